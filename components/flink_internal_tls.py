@@ -1,0 +1,134 @@
+"""FlinkInternalTLS: the TLS material and settings one FlinkDeployment needs for internal mTLS and REST TLS."""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import pulumi_tls as tls
+
+from components.certificate_authority import CertificateAuthority
+from components.pki import issue_certificate, private_key
+from components.render import names, tls_material
+from components.render.flink_conf import tls_flink_configuration
+from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol, key_usages
+
+TYPE = "secureflink:index:FlinkInternalTLS"
+PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlinkInternalTLSArgs:
+    deployment_name: str
+    """The FlinkDeployment (cluster id) this material belongs to; it fixes the REST Service's DNS names."""
+    namespace: str
+    ca: CertificateAuthority
+    """Signs the REST certificate. Internal trust never involves it."""
+    key: KeySpec
+    protocol: TlsProtocol
+    lifetime: CertificateLifetime
+    rotation: str
+    """A new value re-issues keys, certificates and store passwords."""
+
+
+class FlinkInternalTLS(pulumi.ComponentResource):
+    """Creates, for one FlinkDeployment:
+
+    - internal mTLS: a key and a dedicated self-signed certificate; keystore and a truststore that
+      trusts only that certificate, so no other deployment's material can join this cluster;
+    - REST TLS: a key and a CA-signed certificate for every name of the REST Service; keystore and
+      a CA truststore for REST clients inside the pods;
+    - a random password per store pair, and Secrets for the stores and the passwords.
+
+    Keystores are encoded deterministically (components/render/keystores.py): unchanged keys,
+    certificates and passwords give byte-identical Secrets, so `pulumi up` on an unchanged stack
+    changes nothing and restarts nothing, while any new key, certificate or password gives new stores.
+    """
+
+    flink_configuration: pulumi.Output[dict[str, str]]
+    """flinkConfiguration fragment: internal and REST SSL keys, protocol and suites (secret: holds passwords)."""
+    secret_mounts: pulumi.Output[dict[str, str]]
+    """Secret name -> mount path, for `kubernetes.secrets`."""
+    rest_ca_pem: pulumi.Output[str]
+    """The CA that signed the REST certificate: what REST clients trust."""
+
+    def __init__(self, name: str, args: FlinkInternalTLSArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        deployment, namespace = args.deployment_name, args.namespace
+
+        internal_key = private_key(f"{name}-internal-key", args.key, args.rotation, child)
+        internal_cert = tls.SelfSignedCert(
+            f"{name}-internal-cert",
+            private_key_pem=internal_key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=f"{deployment}-internal", organization="secure-flink"),
+            dns_names=names.internal_dns_names(deployment, namespace),
+            allowed_uses=key_usages(args.key.algorithm, "server_auth", "client_auth"),
+            validity_period_hours=args.lifetime.validity_hours,
+            early_renewal_hours=args.lifetime.early_renewal_hours,
+            opts=child,
+        )
+        rest_key = private_key(f"{name}-rest-key", args.key, args.rotation, child)
+        rest_cert = issue_certificate(
+            f"{name}-rest",
+            key=rest_key,
+            common_name=names.rest_dns_names(deployment, namespace)[2],
+            dns_names=names.rest_dns_names(deployment, namespace),
+            allowed_uses=key_usages(args.key.algorithm, "server_auth"),
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        internal_password = self._password(f"{name}-internal-password", args.rotation, child)
+        rest_password = self._password(f"{name}-rest-password", args.rotation, child)
+
+        labels = names.labels(deployment, "flink-tls")
+        internal_secret = k8s.core.v1.Secret(
+            f"{name}-internal",
+            metadata={"namespace": namespace, "labels": labels},
+            type="Opaque",
+            data=pulumi.Output.all(internal_key.private_key_pem, internal_cert.cert_pem, internal_password.result).apply(
+                lambda v: tls_material.internal_tls_files(key_pem=v[0], cert_pem=v[1], password=v[2], alias=deployment)
+            ),
+            opts=child,
+        )
+        rest_secret = k8s.core.v1.Secret(
+            f"{name}-rest",
+            metadata={"namespace": namespace, "labels": labels},
+            type="Opaque",
+            data=pulumi.Output.all(rest_key.private_key_pem, rest_cert.cert_pem, args.ca.cert_pem, rest_password.result).apply(
+                lambda v: tls_material.rest_tls_files(key_pem=v[0], cert_pem=v[1], ca_pem=v[2], password=v[3],
+                                                      alias=names.rest_service(deployment))
+            ),
+            opts=child,
+        )
+        k8s.core.v1.Secret(
+            f"{name}-passwords",
+            metadata={"namespace": namespace, "labels": labels},
+            type="Opaque",
+            string_data={"internal-store-password": internal_password.result, "rest-store-password": rest_password.result},
+            opts=child,
+        )
+
+        self.flink_configuration = pulumi.Output.secret(
+            pulumi.Output.all(internal_password.result, rest_password.result).apply(
+                lambda p: tls_flink_configuration(internal_password=p[0], rest_password=p[1],
+                                                  key_algorithm=args.key.algorithm, protocol=args.protocol)
+            )
+        )
+        self.secret_mounts = pulumi.Output.all(internal_secret.metadata.name, rest_secret.metadata.name).apply(
+            lambda n: {n[0]: names.INTERNAL_TLS_MOUNT, n[1]: names.REST_TLS_MOUNT}
+        )
+        self.rest_ca_pem = args.ca.cert_pem
+        self.register_outputs({
+            "flink_configuration": self.flink_configuration,
+            "secret_mounts": self.secret_mounts,
+            "rest_ca_pem": self.rest_ca_pem,
+        })
+
+    @staticmethod
+    def _password(name: str, rotation: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
+        # Letters and digits only: the value lands unquoted in Flink's YAML configuration.
+        return random.RandomPassword(name, length=PASSWORD_LENGTH, special=False, keepers={"rotation": rotation},
+                                     opts=opts)

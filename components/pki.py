@@ -1,0 +1,55 @@
+"""pulumi-tls building blocks shared by the components: keys and CA-signed certificates."""
+
+import pulumi
+import pulumi_tls as tls
+
+from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec
+
+
+def private_key(name: str, key: KeySpec, rotation: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
+    """A new key whenever `rotation` changes.
+
+    pulumi-tls does not reliably re-issue on `early_renewal_hours` (pulumi-tls #39), so rotation is
+    an explicit trigger; replacing the key cascades through CSR, certificate and keystores.
+    """
+    algorithm_options: dict[str, object] = (
+        {"rsa_bits": key.rsa_bits} if key.algorithm is KeyAlgorithm.RSA else {"ecdsa_curve": key.ecdsa_curve}
+    )
+    return tls.PrivateKey(
+        name,
+        algorithm=key.algorithm.value,
+        **algorithm_options,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replacement_trigger=rotation)),
+    )
+
+
+def issue_certificate(
+    name: str,
+    *,
+    key: tls.PrivateKey,
+    common_name: str,
+    dns_names: list[str],
+    allowed_uses: list[str],
+    ca_cert_pem: pulumi.Input[str],
+    ca_private_key_pem: pulumi.Input[str],
+    lifetime: CertificateLifetime,
+    opts: pulumi.ResourceOptions,
+) -> tls.LocallySignedCert:
+    """A leaf certificate for `key`, signed by the given CA."""
+    request = tls.CertRequest(
+        f"{name}-csr",
+        private_key_pem=key.private_key_pem,
+        subject=tls.CertRequestSubjectArgs(common_name=common_name, organization="secure-flink"),
+        dns_names=dns_names,
+        opts=opts,
+    )
+    return tls.LocallySignedCert(
+        f"{name}-cert",
+        cert_request_pem=request.cert_request_pem,
+        ca_cert_pem=ca_cert_pem,
+        ca_private_key_pem=ca_private_key_pem,
+        validity_period_hours=lifetime.validity_hours,
+        early_renewal_hours=lifetime.early_renewal_hours,
+        allowed_uses=allowed_uses,
+        opts=opts,
+    )

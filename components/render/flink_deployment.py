@@ -1,0 +1,111 @@
+"""The FlinkDeployment custom resource (flink.apache.org/v1beta1, operator 1.15) as a plain dict."""
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+API_VERSION = "flink.apache.org/v1beta1"
+KIND = "FlinkDeployment"
+
+# What the operator 1.15 CRD accepts, and the subset this project supports: the TLS keys it writes
+# (keystore-type, truststore-type, algorithms) exist from Flink 1.20 on.
+CRD_FLINK_VERSIONS = (
+    "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2",
+)
+SUPPORTED_FLINK_VERSIONS = ("v1_20", "v2_0", "v2_1", "v2_2")
+
+# Pulumi does not await custom resources on its own (pulumi-kubernetes #1260). READY means the
+# operator reached the JobManager, which over REST TLS only works when the operator trusts our CA.
+WAIT_FOR = "jsonpath={.status.jobManagerDeploymentStatus}=READY"
+WAIT_TIMEOUT_SECONDS = 900
+
+
+class DeploymentMode(str, Enum):
+    NATIVE = "native"
+    STANDALONE = "standalone"
+
+
+class UpgradeMode(str, Enum):
+    STATELESS = "stateless"
+    SAVEPOINT = "savepoint"
+    LAST_STATE = "last-state"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessResources:
+    """CPU and memory of a JobManager or TaskManager pod."""
+
+    cpu: float
+    memory: str
+    """Flink memory size, e.g. `2048m` or `2g`: the pod's total process memory."""
+    replicas: int | None = None
+    """JobManager: 1 unless HA is configured. TaskManager: only honoured in standalone mode."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """An application-mode job; a FlinkDeployment without one is a session cluster."""
+
+    jar_uri: str
+    parallelism: int
+    upgrade_mode: UpgradeMode = UpgradeMode.STATELESS
+    entry_class: str | None = None
+    args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _resources(process: ProcessResources) -> dict[str, object]:
+    spec: dict[str, object] = {"resource": {"cpu": process.cpu, "memory": process.memory}}
+    if process.replicas is not None:
+        spec["replicas"] = process.replicas
+    return spec
+
+
+def _job(job: JobSpec) -> dict[str, object]:
+    spec: dict[str, object] = {
+        "jarURI": job.jar_uri,
+        "parallelism": job.parallelism,
+        "upgradeMode": job.upgrade_mode.value,
+    }
+    if job.entry_class:
+        spec["entryClass"] = job.entry_class
+    if job.args:
+        spec["args"] = list(job.args)
+    return spec
+
+
+def flink_deployment_spec(
+    *,
+    image: str,
+    flink_version: str,
+    mode: DeploymentMode,
+    service_account: str,
+    job_manager: ProcessResources,
+    task_manager: ProcessResources,
+    job: JobSpec | None,
+    flink_configuration: dict[str, str],
+) -> dict[str, object]:
+    """`spec` of a FlinkDeployment; flinkConfiguration values are strings, as Flink parses them."""
+    spec: dict[str, object] = {
+        "image": image,
+        "flinkVersion": flink_version,
+        "mode": mode.value,
+        "serviceAccount": service_account,
+        "flinkConfiguration": dict(sorted(flink_configuration.items())),
+        "jobManager": _resources(job_manager),
+        "taskManager": _resources(task_manager),
+    }
+    if job is not None:
+        spec["job"] = _job(job)
+    return spec
+
+
+def wait_annotations() -> dict[str, str]:
+    return {"pulumi.com/waitFor": WAIT_FOR, "pulumi.com/timeoutSeconds": str(WAIT_TIMEOUT_SECONDS)}
+
+
+def hardening_defaults(job: JobSpec | None) -> dict[str, str]:
+    """Defaults a user may override in their own flinkConfiguration.
+
+    An application cluster never needs jar upload through REST, and with it anyone who reaches the
+    REST API can run code. Session clusters keep it: the operator submits FlinkSessionJobs that way.
+    """
+    return {"web.submit.enable": "false"} if job is not None else {}

@@ -1,0 +1,95 @@
+"""Kubernetes names, DNS names and mount paths that several objects must agree on.
+
+The FlinkDeployment, its certificates, the operator and later the proxy all refer to the same
+strings (`<name>-rest.<namespace>.svc`, mount paths); they are computed here and nowhere else.
+"""
+
+import re
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+MAX_LABEL_LENGTH = 63
+# Flink's native Kubernetes integration refuses longer cluster ids
+# (KubernetesUtils.checkClusterId, Constants.MAXIMUM_CHARACTERS_OF_CLUSTER_ID).
+MAX_DEPLOYMENT_NAME_LENGTH = 45
+
+REST_PORT = 8081
+SECRETS_ROOT = "/opt/flink/secrets"
+INTERNAL_TLS_MOUNT = f"{SECRETS_ROOT}/internal-tls"
+REST_TLS_MOUNT = f"{SECRETS_ROOT}/rest-tls"
+
+KEYSTORE_FILE = "keystore.p12"
+TRUSTSTORE_FILE = "truststore.p12"
+CA_CERT_FILE = "ca.crt"
+
+
+def rest_service(deployment: str) -> str:
+    """The ClusterIP Service the Flink operator creates for the REST endpoint."""
+    return f"{deployment}-rest"
+
+
+def rest_service_host(deployment: str, namespace: str) -> str:
+    """Cluster-local FQDN of the REST Service: what proxies connect to and verify."""
+    return f"{rest_service(deployment)}.{namespace}.svc.cluster.local"
+
+
+def rest_url(deployment: str, namespace: str) -> str:
+    return f"https://{rest_service_host(deployment, namespace)}:{REST_PORT}"
+
+
+def rest_dns_names(deployment: str, namespace: str) -> list[str]:
+    """SANs of the REST certificate.
+
+    Every form a client in the cluster uses: the operator calls `<name>-rest.<namespace>`,
+    proxies call the `.svc.cluster.local` form. A wildcard would not do: `*.ns.svc` does not
+    match `x-rest.ns` because a wildcard covers exactly one label.
+    """
+    service = rest_service(deployment)
+    return [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+    ]
+
+
+def internal_dns_names(deployment: str, namespace: str) -> list[str]:
+    """SANs of the internal certificate.
+
+    Internal peers are pods addressed by IP, so no SAN list can name them; trust rests on the
+    truststore holding only this deployment's own certificate. The names are informative.
+    """
+    return [
+        deployment,
+        f"{deployment}.{namespace}",
+        f"{deployment}.{namespace}.svc",
+        f"{deployment}.{namespace}.svc.cluster.local",
+    ]
+
+
+def secret_mount_list(mounts: dict[str, str]) -> str:
+    """The `kubernetes.secrets` value: `name:path` pairs, in a stable order."""
+    return ",".join(f"{name}:{path}" for name, path in sorted(mounts.items()))
+
+
+def is_dns1123_label(value: str) -> bool:
+    return len(value) <= MAX_LABEL_LENGTH and bool(DNS1123_LABEL.match(value))
+
+
+def is_dns1035_label(value: str) -> bool:
+    return len(value) <= MAX_LABEL_LENGTH and bool(DNS1035_LABEL.match(value))
+
+
+OPERATOR_TLS_SECRET = "flink-operator-cert"
+OPERATOR_PASSWORD_SECRET = "operator-certificate-password"
+
+
+def labels(instance: str, component: str) -> dict[str, str]:
+    """Recommended Kubernetes labels: who made an object, for which deployment, in which role."""
+    return {
+        "app.kubernetes.io/name": "secure-flink",
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }

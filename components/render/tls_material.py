@@ -1,0 +1,41 @@
+"""Secret payloads holding TLS material, as the files Flink and its clients read."""
+
+import base64
+
+from . import names
+from .keystores import java_keystore, java_truststore
+
+
+def _b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str) -> dict[str, str]:
+    """Internal mTLS files (Secret `data`): the keystore, and a truststore that trusts only that same certificate.
+
+    Trusting the one self-signed certificate, not a shared CA, is what keeps the trust domain per
+    cluster: another deployment's internal certificate is simply not in this truststore.
+    """
+    return {
+        names.KEYSTORE_FILE: _b64(java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem],
+                                                password=password, alias=alias)),
+        names.TRUSTSTORE_FILE: _b64(java_truststore(trusted_certificate_pems=[cert_pem], password=password,
+                                                    aliases=[alias])),
+    }
+
+
+def rest_tls_files(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> dict[str, str]:
+    """REST TLS files (Secret `data`): server keystore with its chain, CA truststore for REST clients, the CA in PEM."""
+    return {
+        names.KEYSTORE_FILE: _b64(java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem],
+                                                password=password, alias=alias)),
+        names.TRUSTSTORE_FILE: _b64(java_truststore(trusted_certificate_pems=[ca_pem], password=password,
+                                                    aliases=["ca"])),
+        names.CA_CERT_FILE: _b64(ca_pem),
+    }
+
+
+def operator_truststore_files(*, ca_pem: str, password: str) -> dict[str, str]:
+    """The operator's truststore. The Helm chart mounts it as truststore.jks; Java's JKS loader reads PKCS12 too."""
+    return {"truststore.jks": _b64(java_truststore(trusted_certificate_pems=[ca_pem], password=password,
+                                                   aliases=["secure-flink-ca"]))}

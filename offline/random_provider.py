@@ -1,0 +1,35 @@
+"""pulumi-random's RandomPassword with the provider's character rules, drawn from the OS CSPRNG."""
+
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any
+
+import bcrypt
+
+DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
+SECRET_OUTPUTS = {"random:index/randomPassword:RandomPassword": {"result", "bcryptHash"}}
+
+
+def random_password(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    length = int(inputs["length"])
+    classes = {
+        "upper": (string.ascii_uppercase, inputs.get("upper", True), int(inputs.get("minUpper") or 0)),
+        "lower": (string.ascii_lowercase, inputs.get("lower", True), int(inputs.get("minLower") or 0)),
+        "numeric": (string.digits, inputs.get("numeric", inputs.get("number", True)), int(inputs.get("minNumeric") or 0)),
+        "special": (inputs.get("overrideSpecial") or DEFAULT_SPECIAL, inputs.get("special", True),
+                    int(inputs.get("minSpecial") or 0)),
+    }
+    alphabet = "".join(chars for chars, enabled, _ in classes.values() if enabled)
+    required = [secrets.choice(chars) for chars, enabled, minimum in classes.values() for _ in range(minimum)]
+    if not alphabet or len(required) > length:
+        raise ValueError("random.RandomPassword: no characters allowed or minimums exceed length")
+    chars = required + [secrets.choice(alphabet) for _ in range(length - len(required))]
+    secrets.SystemRandom().shuffle(chars)
+    result = "".join(chars)
+    # The provider stores a bcrypt hash of the first 72 bytes (bcrypt's own limit).
+    hashed = bcrypt.hashpw(result.encode()[:72], bcrypt.gensalt(rounds=10)).decode()
+    return {**inputs, "result": result, "bcryptHash": hashed}
+
+
+CREATE = {"random:index/randomPassword:RandomPassword": random_password}

@@ -1,0 +1,183 @@
+"""`make render`: run a stack offline and write what `pulumi up` would apply.
+
+    python -m offline.render --stack dev --out build/dev [--show-secrets]
+
+Writes <out>/manifests.yaml (every Kubernetes object, dependency order, API-server field names) and
+<out>/outputs.json (stack outputs); prints the resource tree as `pulumi preview` lists it. Secret
+values are replaced by a placeholder unless --show-secrets. Invalid config: exit 2, nothing written.
+"""
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline import kubernetes_provider
+from offline.engine import Engine, Registration, RunResult
+from offline.stack_config import StackConfigError, load_stack_config
+
+PLACEHOLDER = "[secret]"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+OPERATION_MARKS = {"create": "+ ", "same": "  ", "update": "~ ", "replace": "+-", "delete": "- "}
+
+
+def run_stack(stack: str, project_dir: Path = PROJECT_DIR, engine: Engine | None = None) -> RunResult:
+    """Run the stack's program once (on `engine`, to continue its state); config errors raise."""
+    config = load_stack_config(project_dir, stack)
+    engine = engine or Engine(project_dir, config.project, stack)
+    return engine.run(config.values, config.secret_keys)
+
+
+def kubernetes_objects(result: RunResult) -> list[Registration]:
+    """Kubernetes objects in dependency order (a resource after everything it depends on)."""
+    objects = [r for r in result.resources if r.custom and kubernetes_provider.is_kubernetes(r.type)]
+    position = {r.urn: i for i, r in enumerate(result.resources)}
+    ordered: list[Registration] = []
+    placed: set[str] = set()
+
+    def place(r: Registration) -> None:
+        if r.urn in placed:
+            return
+        placed.add(r.urn)
+        for dependency in sorted(r.dependencies, key=lambda u: position.get(u, -1)):
+            match = next((o for o in objects if o.urn == dependency), None)
+            if match is not None:
+                place(match)
+        ordered.append(r)
+
+    for registration in objects:
+        place(registration)
+    return ordered
+
+
+FIRST_KEYS = ("apiVersion", "kind", "metadata")
+
+
+def manifest(registration: Registration) -> dict[str, Any]:
+    """The object as the API server receives it: no nulls, whole numbers as integers, stable key order."""
+    document = _normalized(registration.outputs)
+    return {**{k: document[k] for k in FIRST_KEYS if k in document},
+            **{k: v for k, v in document.items() if k not in FIRST_KEYS}}
+
+
+def _normalized(value: Any) -> Any:
+    # The Pulumi wire format carries every number as a float; JSON sent to the API server does not.
+    if isinstance(value, dict):
+        return {k: _normalized(value[k]) for k in sorted(value) if value[k] is not None}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def secret_strings(result: RunResult) -> set[str]:
+    """The secret values the stack generates (keys, passwords): what must never appear in plain text.
+
+    Kubernetes objects only carry them (a whole FlinkDeployment spec is secret because it holds
+    passwords), so their other strings are not secrets themselves.
+    """
+    found: set[str] = set()
+    for registration in result.resources:
+        if kubernetes_provider.is_kubernetes(registration.type):
+            continue
+        for key in registration.secret_outputs:
+            found.update(_leaves(registration.outputs.get(key)))
+    return {s for s in found if len(s) >= 8}
+
+
+def _leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+
+
+def redact(document: dict[str, Any], secrets: set[str]) -> dict[str, Any]:
+    """A Secret's payload is replaced whole; elsewhere, any string holding a secret value is."""
+    if document.get("kind") == "Secret":
+        document = dict(document)
+        if "data" in document:
+            document["data"] = {k: base64.b64encode(PLACEHOLDER.encode()).decode() for k in document["data"]}
+        if "stringData" in document:
+            document["stringData"] = {k: PLACEHOLDER for k in document["stringData"]}
+    return _redact_strings(document, secrets)
+
+
+def _redact_strings(value: Any, secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        return PLACEHOLDER if any(s in value for s in secrets) else value
+    if isinstance(value, dict):
+        return {k: _redact_strings(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_strings(v, secrets) for v in value]
+    return value
+
+
+def stack_outputs(result: RunResult, show_secrets: bool) -> dict[str, Any]:
+    return {name: value if show_secrets or name not in result.secret_outputs else PLACEHOLDER
+            for name, value in sorted(result.outputs.items())}
+
+
+def resource_tree(result: RunResult) -> str:
+    """The tree `pulumi preview` prints: operation, type, name, indented under the parent."""
+    children: dict[str, list[Registration]] = {}
+    for registration in result.resources:
+        children.setdefault(registration.parent, []).append(registration)
+    stack_name = result.stack_urn.rsplit("::", 1)[-1]
+    lines = [f"{'Op':<3}{'Type':<64}Name", f"{'':<3}{'pulumi:pulumi:Stack':<64}{stack_name}"]
+
+    def walk(parent: str, depth: int) -> None:
+        for r in children.get(parent, []):
+            mark = OPERATION_MARKS[result.operations.get(r.urn, "same")]
+            lines.append(f"{mark:<3}{'  ' * depth + '└─ ' + r.type:<64}{r.name}")
+            walk(r.urn, depth + 1)
+
+    walk(result.stack_urn, 0)
+    lines.extend(f"{OPERATION_MARKS['delete']:<3}{'└─ ' + r.type:<64}{r.name}" for r in result.deleted)
+    counts: dict[str, int] = {}
+    for operation in list(result.operations.values()) + ["delete"] * len(result.deleted):
+        counts[operation] = counts.get(operation, 0) + 1
+    lines.append("Resources: " + ", ".join(f"{n} to {op}" if op != "same" else f"{n} unchanged"
+                                           for op, n in sorted(counts.items())))
+    return "\n".join(lines)
+
+
+def write_render(result: RunResult, out: Path, show_secrets: bool) -> None:
+    secrets = secret_strings(result)
+    documents = [manifest(r) for r in kubernetes_objects(result)]
+    if not show_secrets:
+        documents = [redact(d, secrets) for d in documents]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifests.yaml").write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    (out / "outputs.json").write_text(json.dumps(stack_outputs(result, show_secrets), indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--show-secrets", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        result = run_stack(args.stack)
+    except (StackConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    write_render(result, args.out, args.show_secrets)
+    print(resource_tree(result))
+    print(f"wrote {args.out / 'manifests.yaml'} and {args.out / 'outputs.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

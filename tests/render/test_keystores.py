@@ -1,0 +1,427 @@
+"""Behaviour of the deterministic PKCS#12 renderer, checked against cryptography and Java."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from components.render.keystores import java_keystore, java_truststore
+
+PASSWORD = "correct horse battery staple"
+ALGORITHMS = ["rsa", "ec-p256"]
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca_key: object
+    ca_cert: x509.Certificate
+    leaf_key: object
+    leaf_cert: x509.Certificate
+
+    @property
+    def ca_pem(self) -> str:
+        return _cert_pem(self.ca_cert)
+
+    @property
+    def leaf_pem(self) -> str:
+        return _cert_pem(self.leaf_cert)
+
+    @property
+    def leaf_key_pem(self) -> str:
+        return self.leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode()
+
+
+def _cert_pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _new_key(algorithm: str):
+    if algorithm == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _issue(subject_cn, public_key, issuer_cn, issuer_key, *, is_ca: bool, rsa_leaf: bool = False) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+    )
+    usage = dict.fromkeys(
+        ["content_commitment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only"], False
+    )
+    if is_ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=False, key_encipherment=False, key_cert_sign=True, crl_sign=True, **usage),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, key_encipherment=rsa_leaf, key_cert_sign=False, crl_sign=False, **usage),
+            critical=True,
+        ).add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        ).add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _make_pki(algorithm: str, name: str) -> Pki:
+    ca_key, leaf_key = _new_key(algorithm), _new_key(algorithm)
+    ca_cert = _issue(f"{name} CA", ca_key.public_key(), f"{name} CA", ca_key, is_ca=True)
+    leaf_cert = _issue(
+        f"{name} leaf", leaf_key.public_key(), f"{name} CA", ca_key, is_ca=False, rsa_leaf=algorithm == "rsa"
+    )
+    return Pki(ca_key, ca_cert, leaf_key, leaf_cert)
+
+
+@pytest.fixture(scope="session", params=ALGORITHMS)
+def pki(request) -> Pki:
+    return _make_pki(request.param, f"flink-{request.param}")
+
+
+@pytest.fixture(scope="session")
+def other_pki() -> Pki:
+    return _make_pki("ec-p256", "unrelated")
+
+
+def _keystore(pki: Pki, *, password: str = PASSWORD, alias: str = "flink") -> bytes:
+    return java_keystore(
+        private_key_pem=pki.leaf_key_pem,
+        certificate_chain_pems=[pki.leaf_pem, pki.ca_pem],
+        password=password,
+        alias=alias,
+    )
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+def test_keystore_is_byte_identical_for_identical_inputs(pki):
+    assert _keystore(pki) == _keystore(pki)
+
+
+def test_truststore_is_byte_identical_for_identical_inputs(pki):
+    first = java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
+    assert first == java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
+
+
+def test_keystore_changes_when_password_alias_or_certificate_changes(pki, other_pki):
+    baseline = _keystore(pki)
+    assert _keystore(pki, password=PASSWORD + "!") != baseline
+    assert _keystore(pki, alias="other") != baseline
+    assert _keystore(other_pki) != baseline
+
+
+def test_truststore_changes_when_password_alias_or_certificate_changes(pki, other_pki):
+    baseline = java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
+    assert java_truststore(trusted_certificate_pems=[pki.ca_pem], password="other") != baseline
+    assert java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD, aliases=["x"]) != baseline
+    assert java_truststore(trusted_certificate_pems=[other_pki.ca_pem], password=PASSWORD) != baseline
+
+
+def test_accepts_pkcs8_and_traditional_key_pem_with_identical_output(pki):
+    pkcs8_pem = pki.leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    from_pkcs8 = java_keystore(
+        private_key_pem=pkcs8_pem, certificate_chain_pems=[pki.leaf_pem, pki.ca_pem], password=PASSWORD, alias="flink"
+    )
+    assert from_pkcs8 == _keystore(pki)
+
+
+# --- cryptography (OpenSSL) reads them -------------------------------------------------------
+
+
+def test_cryptography_loads_keystore_key_leaf_and_chain(pki):
+    loaded = pkcs12.load_pkcs12(_keystore(pki, alias="flink"), PASSWORD.encode())
+    assert loaded.key.public_key().public_numbers() == pki.leaf_key.public_key().public_numbers()
+    assert loaded.key.private_numbers() == pki.leaf_key.private_numbers()
+    assert loaded.cert.certificate == pki.leaf_cert
+    assert loaded.cert.friendly_name == b"flink"
+    assert [c.certificate for c in loaded.additional_certs] == [pki.ca_cert]
+
+
+def test_key_and_leaf_share_local_key_id_of_leaf_sha1(pki, tmp_path):
+    # Java and OpenSSL both fall back to pairing a lone key without localKeyId, so only a dump shows it.
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("'openssl' not on PATH: cannot dump PKCS#12 bag attributes")
+    path = tmp_path / "keystore.p12"
+    path.write_bytes(_keystore(pki))
+    command = [openssl, "pkcs12", "-info", "-nodes", "-in", str(path), "-passin", f"pass:{PASSWORD}"]
+    dump = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+    expected = " ".join(f"{b:02X}" for b in pki.leaf_cert.fingerprint(hashes.SHA1()))
+    assert re.findall(r"localKeyID: ([0-9A-F ]+?)\s*$", dump, flags=re.MULTILINE) == [expected, expected]
+
+
+def test_cryptography_rejects_keystore_with_wrong_password(pki):
+    with pytest.raises(ValueError):
+        pkcs12.load_pkcs12(_keystore(pki), b"wrong password")
+
+
+def test_cryptography_loads_truststore_certificates_with_friendly_names(pki, other_pki):
+    data = java_truststore(
+        trusted_certificate_pems=[pki.ca_pem, other_pki.ca_pem], password=PASSWORD, aliases=["root-a", "root-b"]
+    )
+    loaded = pkcs12.load_pkcs12(data, PASSWORD.encode())
+    assert loaded.key is None
+    assert [(c.certificate, c.friendly_name) for c in loaded.additional_certs] == [
+        (pki.ca_cert, b"root-a"),
+        (other_pki.ca_cert, b"root-b"),
+    ]
+
+
+def test_truststore_default_aliases_are_numbered(pki, other_pki):
+    data = java_truststore(trusted_certificate_pems=[pki.ca_pem, other_pki.ca_pem], password=PASSWORD)
+    names = [c.friendly_name for c in pkcs12.load_pkcs12(data, PASSWORD.encode()).additional_certs]
+    assert names == [b"ca-0", b"ca-1"]
+
+
+# --- input validation --------------------------------------------------------------------------
+
+
+def test_keystore_rejects_empty_password(pki):
+    with pytest.raises(ValueError, match="password"):
+        _keystore(pki, password="")
+
+
+def test_keystore_rejects_empty_alias(pki):
+    with pytest.raises(ValueError, match="alias"):
+        _keystore(pki, alias="")
+
+
+def test_keystore_rejects_empty_chain(pki):
+    with pytest.raises(ValueError, match="certificate_chain_pems"):
+        java_keystore(private_key_pem=pki.leaf_key_pem, certificate_chain_pems=[], password=PASSWORD, alias="a")
+
+
+def test_keystore_rejects_key_that_does_not_match_leaf(pki, other_pki):
+    with pytest.raises(ValueError, match="private_key_pem does not match"):
+        java_keystore(
+            private_key_pem=other_pki.leaf_key_pem,
+            certificate_chain_pems=[pki.leaf_pem, pki.ca_pem],
+            password=PASSWORD,
+            alias="a",
+        )
+
+
+def test_keystore_rejects_unparsable_key_and_certificate(pki):
+    with pytest.raises(ValueError, match="private_key_pem"):
+        java_keystore(private_key_pem="garbage", certificate_chain_pems=[pki.leaf_pem], password=PASSWORD, alias="a")
+    with pytest.raises(ValueError, match=r"certificate_chain_pems\[1\]"):
+        java_keystore(
+            private_key_pem=pki.leaf_key_pem, certificate_chain_pems=[pki.leaf_pem, "x"], password=PASSWORD, alias="a"
+        )
+
+
+def test_keystore_rejects_element_holding_several_certificates(pki):
+    with pytest.raises(ValueError, match="exactly one"):
+        java_keystore(
+            private_key_pem=pki.leaf_key_pem,
+            certificate_chain_pems=[pki.leaf_pem + pki.ca_pem],
+            password=PASSWORD,
+            alias="a",
+        )
+
+
+def test_keystore_rejects_single_string_instead_of_sequence(pki):
+    with pytest.raises(TypeError, match="certificate_chain_pems"):
+        java_keystore(private_key_pem=pki.leaf_key_pem, certificate_chain_pems=pki.leaf_pem, password=PASSWORD, alias="a")
+
+
+def test_truststore_rejects_empty_certificate_list():
+    with pytest.raises(ValueError, match="trusted_certificate_pems"):
+        java_truststore(trusted_certificate_pems=[], password=PASSWORD)
+
+
+def test_truststore_rejects_empty_password(pki):
+    with pytest.raises(ValueError, match="password"):
+        java_truststore(trusted_certificate_pems=[pki.ca_pem], password="")
+
+
+def test_truststore_rejects_duplicate_aliases_ignoring_case(pki, other_pki):
+    pems = [pki.ca_pem, other_pki.ca_pem]
+    with pytest.raises(ValueError, match="aliases contains duplicate"):
+        java_truststore(trusted_certificate_pems=pems, password=PASSWORD, aliases=["root", "root"])
+    with pytest.raises(ValueError, match="aliases contains duplicate"):
+        java_truststore(trusted_certificate_pems=pems, password=PASSWORD, aliases=["Root", "root"])
+
+
+def test_truststore_rejects_alias_count_mismatch(pki):
+    with pytest.raises(ValueError, match="aliases has 2 entries"):
+        java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD, aliases=["a", "b"])
+
+
+# --- Java reads and uses them ------------------------------------------------------------------
+
+
+def _require_tool(name: str) -> str:
+    """Path of a Java tool; skip without it, but fail under CI=true where Java is mandatory."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{name!r} not on PATH but CI=true: the Java compatibility checks must run in CI")
+    pytest.skip(f"{name!r} not on PATH: install a Java 17 JDK to check Java reads the keystores")
+
+
+def test_missing_java_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _require_tool("keytool")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="not on PATH"):
+        _require_tool("keytool")
+
+
+def _keytool_list(path: Path, storepass: str) -> subprocess.CompletedProcess:
+    command = [_require_tool("keytool"), "-J-Duser.language=en", "-J-Duser.country=US", "-list", "-v"]
+    command += ["-storetype", "PKCS12", "-keystore", str(path), "-storepass", storepass]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def _entry_types(listing: str) -> list[str]:
+    return re.findall(r"^Entry type: (\S+)", listing, flags=re.MULTILINE)
+
+
+def test_keytool_sees_one_private_key_entry_with_chain_of_two(pki, tmp_path):
+    path = tmp_path / "keystore.p12"
+    path.write_bytes(_keystore(pki, alias="flink"))
+    result = _keytool_list(path, PASSWORD)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert _entry_types(result.stdout) == ["PrivateKeyEntry"]
+    assert re.findall(r"^Certificate chain length: (\d+)", result.stdout, flags=re.MULTILINE) == ["2"]
+    assert "Alias name: flink" in result.stdout
+
+
+def test_keytool_sees_every_truststore_certificate_as_trusted(pki, other_pki, tmp_path):
+    path = tmp_path / "truststore.p12"
+    path.write_bytes(java_truststore(trusted_certificate_pems=[pki.ca_pem, other_pki.ca_pem], password=PASSWORD))
+    result = _keytool_list(path, PASSWORD)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert _entry_types(result.stdout) == ["trustedCertEntry", "trustedCertEntry"]
+
+
+def test_keytool_check_detects_truststore_without_trusted_key_usage(pki, tmp_path):
+    # Negative control: a plain OpenSSL-style truststore lacks the Oracle attribute, so Java sees nothing.
+    path = tmp_path / "plain.p12"
+    encryption = serialization.BestAvailableEncryption(PASSWORD.encode())
+    path.write_bytes(pkcs12.serialize_key_and_certificates(None, None, None, [pki.ca_cert], encryption))
+    result = _keytool_list(path, PASSWORD)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "Your keystore contains 0 entries" in result.stdout
+    assert _entry_types(result.stdout) == []
+
+
+def test_keytool_fails_with_wrong_storepass(pki, tmp_path):
+    path = tmp_path / "keystore.p12"
+    path.write_bytes(_keystore(pki))
+    result = _keytool_list(path, "wrong password")
+    assert result.returncode != 0
+    assert "password was incorrect" in result.stdout + result.stderr
+
+
+TLS_CHECK_JAVA = r"""
+import java.io.*;
+import java.net.InetAddress;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.*;
+
+public class TlsCheck {
+    static KeyStore load(String path, String password) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = new FileInputStream(path)) { store.load(in, password.toCharArray()); }
+        return store;
+    }
+
+    public static void main(String[] args) throws Exception {
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(load(args[0], args[1]), args[1].toCharArray());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(load(args[2], args[3]));
+        X509TrustManager tm = (X509TrustManager) tmf.getTrustManagers()[0];
+        System.out.println("ACCEPTED_ISSUERS=" + tm.getAcceptedIssuers().length);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        try (SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 1, loopback)) {
+            server.setNeedClientAuth(true);  // mutual TLS, as Flink's internal connectivity uses
+            server.setSoTimeout(20000);
+            AtomicReference<Throwable> serverError = new AtomicReference<>();
+            Thread serverThread = new Thread(() -> {
+                try (SSLSocket socket = (SSLSocket) server.accept()) {
+                    socket.getOutputStream().write(42);
+                    socket.getOutputStream().flush();
+                    socket.getInputStream().read();
+                } catch (Throwable e) { serverError.set(e); }
+            });
+            serverThread.setDaemon(true);
+            serverThread.start();
+            try (SSLSocket client = (SSLSocket) ctx.getSocketFactory().createSocket(loopback, server.getLocalPort())) {
+                client.setSoTimeout(20000);
+                client.startHandshake();
+                int received = client.getInputStream().read();
+                client.getOutputStream().write(1);
+                client.getOutputStream().flush();
+                X509Certificate peer = (X509Certificate) client.getSession().getPeerCertificates()[0];
+                serverThread.join(20000);
+                if (serverError.get() != null) throw new RuntimeException("server side failed", serverError.get());
+                System.out.println("HANDSHAKE_OK protocol=" + client.getSession().getProtocol()
+                    + " byte=" + received + " peer=" + peer.getSubjectX500Principal().getName());
+            }
+        }
+    }
+}
+"""
+
+
+def _run_tls_check(tmp_path: Path, keystore: bytes, truststore: bytes) -> subprocess.CompletedProcess:
+    java = _require_tool("java")
+    source = tmp_path / "TlsCheck.java"
+    source.write_text(TLS_CHECK_JAVA)
+    (tmp_path / "keystore.p12").write_bytes(keystore)
+    (tmp_path / "truststore.p12").write_bytes(truststore)
+    command = [java, str(source), str(tmp_path / "keystore.p12"), PASSWORD, str(tmp_path / "truststore.p12"), "trust-pw"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_java_completes_mutual_tls_handshake_with_rendered_stores(pki, tmp_path):
+    truststore = java_truststore(trusted_certificate_pems=[pki.ca_pem], password="trust-pw")
+    result = _run_tls_check(tmp_path, _keystore(pki), truststore)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ACCEPTED_ISSUERS=1" in result.stdout
+    assert "HANDSHAKE_OK" in result.stdout
+    assert f"byte=42 peer={pki.leaf_cert.subject.rfc4514_string()}" in result.stdout
+
+
+def test_java_handshake_check_fails_when_truststore_holds_unrelated_ca(pki, other_pki, tmp_path):
+    # Negative control: proves the handshake check above can fail.
+    truststore = java_truststore(trusted_certificate_pems=[other_pki.ca_pem], password="trust-pw")
+    result = _run_tls_check(tmp_path, _keystore(pki), truststore)
+    assert result.returncode != 0
+    assert "ACCEPTED_ISSUERS=1" in result.stdout
+    assert "HANDSHAKE_OK" not in result.stdout
+    assert "SSLHandshakeException" in result.stderr
