@@ -1,9 +1,15 @@
 """secure-flink components: reusable ComponentResources and their Args."""
 
-from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from components.certificate_authority import (
+    CertificateAuthority,
+    CertificateAuthorityArgs,
+)
 from components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from components.flink_operator_trust import FlinkOperatorTrust, FlinkOperatorTrustArgs
-from components.secure_flink_deployment import SecureFlinkDeployment, SecureFlinkDeploymentArgs
+from components.secure_flink_deployment import (
+    SecureFlinkDeployment,
+    SecureFlinkDeploymentArgs,
+)
 
 __all__ = [
     "CertificateAuthority",

@@ -11,7 +11,12 @@ from components.certificate_authority import CertificateAuthority
 from components.pki import issue_certificate, private_key
 from components.render import names, tls_material
 from components.render.flink_conf import tls_flink_configuration
-from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol, key_usages
+from components.render.tls_policy import (
+    CertificateLifetime,
+    KeySpec,
+    TlsProtocol,
+    key_usages,
+)
 
 TYPE = "secureflink:index:FlinkInternalTLS"
 PASSWORD_LENGTH = 32

@@ -49,7 +49,7 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             opts=child,
         )
         k8s.core.v1.Secret(
-            f"{name}-password",
+            f"{name}-password-secret",
             metadata={"name": names.OPERATOR_PASSWORD_SECRET, "namespace": args.operator_namespace, "labels": labels},
             type="Opaque",
             string_data={"password": password.result},

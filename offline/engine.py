@@ -13,8 +13,8 @@ stands in for it, on top of the SDK's mock monitor:
 
 import asyncio
 import copy
-import secrets
 import runpy
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +48,9 @@ class Registration:
     secret_outputs: set[str] = field(default_factory=set)
     replacement_trigger: Any = None
     dependencies: list[str] = field(default_factory=list)
+    requested_secret_outputs: set[str] = field(default_factory=set)
+    """What the program asked to be secret (`additional_secret_outputs`), as sent to the engine."""
+    secret_inputs: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -105,6 +108,7 @@ class _Monitor(mocks.MockMonitor):
         registration = Registration(
             urn=urn, type=request.type, name=request.name, parent=request.parent, custom=bool(request.custom),
             inputs=inputs, replacement_trigger=trigger, dependencies=list(request.dependencies),
+            requested_secret_outputs=set(request.additionalSecretOutputs), secret_inputs=secret_inputs,
         )
         self.engine._step(registration, secret_inputs | set(request.additionalSecretOutputs))
         state = {k: rpc.wrap_rpc_secret(v) if k in registration.secret_outputs else v

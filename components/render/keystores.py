@@ -1,10 +1,9 @@
 """Deterministic PKCS#12 keystores and truststores for Java (Flink) TLS.
 
-Same inputs give byte-identical output, so a Kubernetes Secret rendered from
-them only changes when a key, certificate, password or alias changes. The
-encoding matches what OpenSSL 3 writes by default (PBES2 with PBKDF2-HMAC-SHA256
-and AES-256-CBC, HMAC-SHA256 MAC), which Java 17 reads. Pure: no clock, no
-randomness, no I/O.
+Equal inputs give byte-identical output, so a Secret rendered from them changes only
+when a key, certificate, password or alias changes. The encoding is OpenSSL 3's default
+(PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC; HMAC-SHA256 MAC), which Java 17 reads.
+Pure: no clock, no randomness, no I/O.
 """
 
 from __future__ import annotations
@@ -89,31 +88,25 @@ def _oid(dotted: str) -> bytes:
     return _tlv(0x06, bytes(body))
 
 
-def _pkcs12_kdf(password: str, salt: bytes, purpose: int, iterations: int, size: int) -> bytes:
-    """RFC 7292 Appendix B.2 with SHA-256; password in BMPString form with NUL terminator."""
-    u, v = 32, 64
+def _pkcs12_kdf(password: str, salt: bytes, purpose: int, iterations: int) -> bytes:
+    """RFC 7292 Appendix B.2 with SHA-256, first 32-byte block only (all an HMAC-SHA256 key needs)."""
+    block_size = 64
 
     def fill(data: bytes) -> bytes:
-        target = v * -(-len(data) // v)
-        return (data * (target // len(data) + 1))[:target] if data else b""
+        target = block_size * -(-len(data) // block_size)
+        return (data * (target // len(data) + 1))[:target]
 
-    block = bytearray(fill(salt) + fill(password.encode("utf-16-be") + b"\x00\x00"))
-    out = b""
-    while len(out) < size:
-        digest = bytes([purpose]) * v + bytes(block)
-        for _ in range(iterations):
-            digest = hashlib.sha256(digest).digest()
-        out += digest
-        increment = int.from_bytes((digest * (v // u))[:v], "big") + 1
-        for start in range(0, len(block), v):
-            total = int.from_bytes(block[start : start + v], "big") + increment
-            block[start : start + v] = (total % (1 << (8 * v))).to_bytes(v, "big")
-    return out[:size]
+    # BMPString form of the password, NUL-terminated, as RFC 7292 B.1 prescribes.
+    digest = bytes([purpose]) * block_size + fill(salt) + fill(password.encode("utf-16-be") + b"\x00\x00")
+    for _ in range(iterations):
+        digest = hashlib.sha256(digest).digest()
+    return digest
 
 
 def _salt_seed(password: bytes, public_der: bytes) -> bytes:
-    # Salts and IVs are stored in clear; keying them with the bare password would give
-    # an offline guesser a one-HMAC check on known certificates, so stretch it like PBES2.
+    # Salts and IVs are stored in clear; keying them with the bare password would give an
+    # offline guesser a one-HMAC check on (public) certificates, so stretch it like PBES2,
+    # salted with the certificates so guesses cannot be precomputed across stores.
     salt = hashlib.sha256(b"secure-flink/pkcs12/salt-seed/v1\x00" + public_der).digest()
     return PBKDF2HMAC(hashes.SHA256(), 32, salt, _PBES2_ITERATIONS).derive(password)
 
@@ -162,7 +155,7 @@ def _encrypted_content_info(safe_contents: bytes, password: bytes, seed: bytes) 
 def _pfx(content_infos: Sequence[bytes], password: str, seed: bytes) -> bytes:
     auth_safe = _seq(*content_infos)
     salt = _derive(seed, b"mac/salt", auth_safe)
-    mac = hmac.HMAC(_pkcs12_kdf(password, salt, 3, _MAC_ITERATIONS, 32), hashes.SHA256())
+    mac = hmac.HMAC(_pkcs12_kdf(password, salt, 3, _MAC_ITERATIONS), hashes.SHA256())
     mac.update(auth_safe)
     digest_info = _seq(_seq(_oid(_OID_SHA256), _DER_NULL), _octets(mac.finalize()))
     mac_data = _seq(digest_info, _octets(salt), _int(_MAC_ITERATIONS))
@@ -181,14 +174,14 @@ def _require_aliases(aliases: Sequence[str], argument: str) -> None:
             raise ValueError(f"{argument} must be non-empty strings, got {alias!r}")
         # Java's PKCS12 KeyStore lower-cases aliases, so "CA" and "ca" would collide silently.
         if alias.lower() in seen:
-            raise ValueError(f"{argument} contains duplicate alias {alias!r} (Java compares aliases case-insensitively)")
+            raise ValueError(f"{argument} contains duplicate alias {alias!r} (Java ignores alias case)")
         seen.add(alias.lower())
 
 
 def _load_certs(pems: Sequence[str], argument: str) -> list[x509.Certificate]:
     if isinstance(pems, (str, bytes)):
         raise TypeError(f"{argument} must be a sequence of PEM strings, not a single string")
-    certs = []
+    certs: list[x509.Certificate] = []
     for index, pem in enumerate(pems):
         try:
             loaded = x509.load_pem_x509_certificates(pem.encode())
@@ -211,21 +204,18 @@ def _load_matching_key(private_key_pem: str, leaf: x509.Certificate) -> bytes:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*spki) != leaf.public_key().public_bytes(*spki):
         raise ValueError("private_key_pem does not match the public key of certificate_chain_pems[0]")
-    return key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pkcs8 = serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    return key.private_bytes(*pkcs8)
 
 
 def java_keystore(*, private_key_pem: str, certificate_chain_pems: Sequence[str], password: str, alias: str) -> bytes:
     """PKCS12 keystore holding one PrivateKeyEntry: the key, its leaf certificate (first PEM) and the rest of the chain.
 
-    Contract: output is a pure function of the arguments (byte-identical for equal inputs,
-    different whenever any input changes). ``certificate_chain_pems`` lists one PEM
-    certificate per element, leaf first; the key (unencrypted PEM, any format
-    ``cryptography`` loads) must match the leaf. The same ``password`` protects the store
-    and the key, as Flink expects. Raises ValueError naming the offending argument for an
-    empty password or alias, an empty chain, unparsable PEM, or a key/leaf mismatch;
-    TypeError if a single string is passed where a sequence is expected.
+    Output is a pure function of the arguments: byte-identical for equal inputs, different
+    if any input changes. One PEM certificate per chain element, leaf first; the key
+    (unencrypted PEM, PKCS#1/SEC1/PKCS#8) must match the leaf. ``password`` protects both
+    store and key, as Flink expects. ValueError (naming the argument) for an empty password
+    or alias, empty chain, unparsable PEM or key/leaf mismatch; TypeError for a bare str chain.
     """
     _require_password(password)
     _require_aliases([alias], "alias")
@@ -235,7 +225,7 @@ def java_keystore(*, private_key_pem: str, certificate_chain_pems: Sequence[str]
     secret = password.encode()
     seed = _salt_seed(secret, b"".join(ders))
     # Java pairs the key with its certificate through localKeyId; SHA-1 of the leaf is OpenSSL's choice.
-    local_key_id = certs[0].fingerprint(hashes.SHA1())  # noqa: S303 - identifier, not a security hash
+    local_key_id = certs[0].fingerprint(hashes.SHA1())
     names = [_attr(_OID_FRIENDLY_NAME, _bmp(alias)), _attr(_OID_LOCAL_KEY_ID, _octets(local_key_id))]
     cert_bags = [_cert_bag(ders[0], names), *(_cert_bag(der, []) for der in ders[1:])]
     algorithm, ciphertext = _pbes2_encrypt(pkcs8, secret, seed, b"private-key")
@@ -249,13 +239,11 @@ def java_truststore(
 ) -> bytes:
     """PKCS12 truststore Java reads as trustedCertEntry items (carries the Oracle trusted-key-usage bag attribute 2.16.840.1.113894.746875.1.1 with anyExtendedKeyUsage 2.5.29.37.0).
 
-    Contract: output is a pure function of the arguments. Each element of
-    ``trusted_certificate_pems`` is one PEM certificate; ``aliases`` (default
-    ``ca-0``, ``ca-1``, ...) become the entries' friendly names and must be non-empty,
-    one per certificate and unique ignoring case (Java lower-cases aliases). Raises
-    ValueError naming the offending argument for an empty password, an empty certificate
-    list, unparsable PEM, or bad aliases; TypeError if a single string is passed where a
-    sequence is expected.
+    Output is a pure function of the arguments. One PEM certificate per element;
+    ``aliases`` (default ``ca-0``, ``ca-1``, ...) become friendly names: non-empty, one per
+    certificate, unique ignoring case (Java lower-cases aliases). ValueError (naming the
+    argument) for an empty password or list, unparsable PEM or bad aliases; TypeError for
+    a bare str where a sequence is expected.
     """
     _require_password(password)
     certs = _load_certs(trusted_certificate_pems, "trusted_certificate_pems")

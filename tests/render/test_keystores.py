@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.render.keystores import java_keystore, java_truststore
+from tests.conftest import require_tool
+
+JAVA_WHY = "checks that Java reads and uses the stores"
 
 PASSWORD = "correct horse battery staple"
 ALGORITHMS = ["rsa", "ec-p256"]
@@ -163,9 +165,7 @@ def test_cryptography_loads_keystore_key_leaf_and_chain(pki):
 
 def test_key_and_leaf_share_local_key_id_of_leaf_sha1(pki, tmp_path):
     # Java and OpenSSL both fall back to pairing a lone key without localKeyId, so only a dump shows it.
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("'openssl' not on PATH: cannot dump PKCS#12 bag attributes")
+    openssl = require_tool("openssl", "dumps PKCS#12 bag attributes")
     path = tmp_path / "keystore.p12"
     path.write_bytes(_keystore(pki))
     command = [openssl, "pkcs12", "-info", "-nodes", "-in", str(path), "-passin", f"pass:{PASSWORD}"]
@@ -275,28 +275,18 @@ def test_truststore_rejects_alias_count_mismatch(pki):
 # --- Java reads and uses them ------------------------------------------------------------------
 
 
-def _require_tool(name: str) -> str:
-    """Path of a Java tool; skip without it, but fail under CI=true where Java is mandatory."""
-    path = shutil.which(name)
-    if path:
-        return path
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name!r} not on PATH but CI=true: the Java compatibility checks must run in CI")
-    pytest.skip(f"{name!r} not on PATH: install a Java 17 JDK to check Java reads the keystores")
-
-
 def test_missing_java_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        _require_tool("keytool")
+    with pytest.raises(pytest.fail.Exception, match="keytool not found"):
+        require_tool("keytool", JAVA_WHY)
     monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="not on PATH"):
-        _require_tool("keytool")
+    with pytest.raises(pytest.skip.Exception, match="keytool not found"):
+        require_tool("keytool", JAVA_WHY)
 
 
 def _keytool_list(path: Path, storepass: str) -> subprocess.CompletedProcess:
-    command = [_require_tool("keytool"), "-J-Duser.language=en", "-J-Duser.country=US", "-list", "-v"]
+    command = [require_tool("keytool", JAVA_WHY), "-J-Duser.language=en", "-J-Duser.country=US", "-list", "-v"]
     command += ["-storetype", "PKCS12", "-keystore", str(path), "-storepass", storepass]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
@@ -305,6 +295,7 @@ def _entry_types(listing: str) -> list[str]:
     return re.findall(r"^Entry type: (\S+)", listing, flags=re.MULTILINE)
 
 
+@pytest.mark.real
 def test_keytool_sees_one_private_key_entry_with_chain_of_two(pki, tmp_path):
     path = tmp_path / "keystore.p12"
     path.write_bytes(_keystore(pki, alias="flink"))
@@ -315,6 +306,7 @@ def test_keytool_sees_one_private_key_entry_with_chain_of_two(pki, tmp_path):
     assert "Alias name: flink" in result.stdout
 
 
+@pytest.mark.real
 def test_keytool_sees_every_truststore_certificate_as_trusted(pki, other_pki, tmp_path):
     path = tmp_path / "truststore.p12"
     path.write_bytes(java_truststore(trusted_certificate_pems=[pki.ca_pem, other_pki.ca_pem], password=PASSWORD))
@@ -323,6 +315,7 @@ def test_keytool_sees_every_truststore_certificate_as_trusted(pki, other_pki, tm
     assert _entry_types(result.stdout) == ["trustedCertEntry", "trustedCertEntry"]
 
 
+@pytest.mark.real
 def test_keytool_check_detects_truststore_without_trusted_key_usage(pki, tmp_path):
     # Negative control: a plain OpenSSL-style truststore lacks the Oracle attribute, so Java sees nothing.
     path = tmp_path / "plain.p12"
@@ -334,6 +327,7 @@ def test_keytool_check_detects_truststore_without_trusted_key_usage(pki, tmp_pat
     assert _entry_types(result.stdout) == []
 
 
+@pytest.mark.real
 def test_keytool_fails_with_wrong_storepass(pki, tmp_path):
     path = tmp_path / "keystore.p12"
     path.write_bytes(_keystore(pki))
@@ -399,7 +393,7 @@ public class TlsCheck {
 
 
 def _run_tls_check(tmp_path: Path, keystore: bytes, truststore: bytes) -> subprocess.CompletedProcess:
-    java = _require_tool("java")
+    java = require_tool("java", JAVA_WHY)
     source = tmp_path / "TlsCheck.java"
     source.write_text(TLS_CHECK_JAVA)
     (tmp_path / "keystore.p12").write_bytes(keystore)
@@ -408,6 +402,7 @@ def _run_tls_check(tmp_path: Path, keystore: bytes, truststore: bytes) -> subpro
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.real
 def test_java_completes_mutual_tls_handshake_with_rendered_stores(pki, tmp_path):
     truststore = java_truststore(trusted_certificate_pems=[pki.ca_pem], password="trust-pw")
     result = _run_tls_check(tmp_path, _keystore(pki), truststore)
@@ -417,6 +412,7 @@ def test_java_completes_mutual_tls_handshake_with_rendered_stores(pki, tmp_path)
     assert f"byte=42 peer={pki.leaf_cert.subject.rfc4514_string()}" in result.stdout
 
 
+@pytest.mark.real
 def test_java_handshake_check_fails_when_truststore_holds_unrelated_ca(pki, other_pki, tmp_path):
     # Negative control: proves the handshake check above can fail.
     truststore = java_truststore(trusted_certificate_pems=[other_pki.ca_pem], password="trust-pw")
@@ -425,3 +421,19 @@ def test_java_handshake_check_fails_when_truststore_holds_unrelated_ca(pki, othe
     assert "ACCEPTED_ISSUERS=1" in result.stdout
     assert "HANDSHAKE_OK" not in result.stdout
     assert "SSLHandshakeException" in result.stderr
+
+
+@pytest.mark.real
+def test_java_completes_mutual_tls_with_self_signed_certificate_trusted_directly(tmp_path):
+    # Flink's internal connectivity trusts its own self-signed certificate rather than a CA.
+    key = _new_key("ec-p256")
+    cert = _issue("internal", key.public_key(), "internal", key, is_ca=False)
+    pki = Pki(key, cert, key, cert)
+    keystore = java_keystore(
+        private_key_pem=pki.leaf_key_pem, certificate_chain_pems=[pki.leaf_pem], password=PASSWORD, alias="internal"
+    )
+    truststore = java_truststore(trusted_certificate_pems=[pki.leaf_pem], password="trust-pw", aliases=["internal"])
+    result = _run_tls_check(tmp_path, keystore, truststore)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ACCEPTED_ISSUERS=1" in result.stdout
+    assert "HANDSHAKE_OK" in result.stdout

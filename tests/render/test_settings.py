@@ -1,0 +1,131 @@
+"""Stack settings: what valid config becomes, and how every kind of bad value is refused."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from components.render.flink_deployment import DeploymentMode, UpgradeMode
+from components.render.tls_policy import KeyAlgorithm, TlsProtocol
+from settings import ConfigError, MappingConfig, Platform, read_settings
+from tests.conftest import stack_values
+
+
+def read(values: dict[str, Any]):
+    return read_settings(MappingConfig(values))
+
+
+def with_deployment(**fields: Any) -> dict[str, Any]:
+    values = stack_values("dev")
+    values["deployments"][0].update(fields)
+    return values
+
+
+def test_dev_stack_reads_into_typed_settings():
+    settings = read(stack_values("dev"))
+    assert settings.platform is Platform.KUBERNETES
+    assert [d.name for d in settings.deployments] == ["etl", "adhoc"]
+    etl, adhoc = settings.deployments
+    assert etl.job is not None and etl.job.upgrade_mode is UpgradeMode.STATELESS and etl.job.parallelism == 2
+    assert adhoc.job is None and adhoc.mode is DeploymentMode.NATIVE
+    assert etl.flink_configuration == {"taskmanager.numberOfTaskSlots": "2"}
+    assert settings.tls.key.algorithm is KeyAlgorithm.RSA and settings.tls.protocol is TlsProtocol.TLS_1_3
+
+
+def test_ocp_stack_selects_openshift():
+    assert read(stack_values("ocp")).platform is Platform.OPENSHIFT
+
+
+def test_flink_configuration_values_become_strings():
+    values = with_deployment(flinkConfiguration={"parallelism.default": 4, "pipeline.object-reuse": True})
+    conf = read(values).deployments[0].flink_configuration
+    assert conf == {"parallelism.default": "4", "pipeline.object-reuse": "true"}
+
+
+BAD_VALUES = [
+    ("platform", {"platform": "gke"}, "platform", "gke"),
+    ("namespace with capitals", {"namespace": "Flink"}, "namespace", "Flink"),
+    ("operator namespace too long", {"operatorNamespace": "o" * 64}, "operatorNamespace", "o" * 64),
+    ("key algorithm", {"keyAlgorithm": "DSA"}, "keyAlgorithm", "DSA"),
+    ("rsa size", {"rsaBits": 1024}, "rsaBits", 1024),
+    ("curve", {"ecdsaCurve": "P224"}, "ecdsaCurve", "P224"),
+    ("protocol", {"tlsProtocol": "TLSv1.1"}, "tlsProtocol", "TLSv1.1"),
+    ("validity not above renewal", {"certValidityHours": 720, "certEarlyRenewalHours": 720}, "certValidityHours", 720),
+    ("certificate outlives CA", {"caValidityHours": 100, "certValidityHours": 200, "certEarlyRenewalHours": 10},
+     "caValidityHours", 100),
+    ("negative hours", {"certEarlyRenewalHours": -1}, "certEarlyRenewalHours", -1),
+    ("rotation with spaces", {"tlsRotation": "next year"}, "tlsRotation", "next year"),
+    ("no deployments", {"deployments": []}, "deployments", []),
+]
+
+
+@pytest.mark.parametrize("case, overrides, key, bad", BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
+def test_bad_top_level_value_names_key_value_and_fix(case, overrides, key, bad):
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("dev"), **overrides})
+    problem = next(p for p in raised.value.problems if p.key == key)
+    # Scalars reach the program as the strings the CLI hands over.
+    assert problem.value in (bad, str(bad))
+    assert f"secure-flink:{key}" in str(raised.value)
+    assert "Fix:" in str(problem) and problem.fix
+
+
+BAD_DEPLOYMENTS = [
+    ("name not a label", {"name": "ETL_job"}, "deployments[0].name"),
+    ("name too long for Flink's cluster id", {"name": "a" * 46}, "deployments[0].name"),
+    ("name starts with digit", {"name": "1etl"}, "deployments[0].name"),
+    ("unknown flinkVersion", {"flinkVersion": "v3_0"}, "deployments[0].flinkVersion"),
+    ("flinkVersion too old for the TLS keys", {"flinkVersion": "v1_17"}, "deployments[0].flinkVersion"),
+    ("image without tag", {"image": "flink"}, "deployments[0].image"),
+    ("image latest", {"image": "flink:latest"}, "deployments[0].image"),
+    ("mode", {"mode": "yarn"}, "deployments[0].mode"),
+    ("memory unit", {"jobManager": {"memory": "2 potatoes"}}, "deployments[0].jobManager.memory"),
+    ("cpu zero", {"taskManager": {"cpu": 0}}, "deployments[0].taskManager.cpu"),
+    ("unknown resource field", {"taskManager": {"gpu": 1}}, "deployments[0].taskManager.gpu"),
+    ("jar without scheme", {"job": {"jarURI": "/opt/job.jar", "parallelism": 1}}, "deployments[0].job.jarURI"),
+    ("parallelism zero", {"job": {"jarURI": "local:///j.jar", "parallelism": 0}}, "deployments[0].job.parallelism"),
+    ("upgrade mode", {"job": {"jarURI": "local:///j.jar", "upgradeMode": "sometimes"}},
+     "deployments[0].job.upgradeMode"),
+    ("removed ssl switch", {"flinkConfiguration": {"security.ssl.enabled": "true"}},
+     "deployments[0].flinkConfiguration.security.ssl.enabled"),
+    ("managed TLS key", {"flinkConfiguration": {"security.ssl.internal.keystore": "/tmp/k.p12"}},
+     "deployments[0].flinkConfiguration.security.ssl.internal.keystore"),
+    ("managed secret mounts", {"flinkConfiguration": {"kubernetes.secrets": "x:/y"}},
+     "deployments[0].flinkConfiguration.kubernetes.secrets"),
+    ("nested option value", {"flinkConfiguration": {"a.b": {"c": 1}}}, "deployments[0].flinkConfiguration.a.b"),
+    ("relative mount path", {"secretMounts": {"kafka": "certs/kafka"}}, "deployments[0].secretMounts.kafka"),
+    ("mount over the stack's own", {"secretMounts": {"kafka": "/opt/flink/secrets/rest-tls"}},
+     "deployments[0].secretMounts.kafka"),
+    ("unknown deployment field", {"replicas": 3}, "deployments[0].replicas"),
+]
+
+
+@pytest.mark.parametrize("case, fields, key", BAD_DEPLOYMENTS, ids=[c[0] for c in BAD_DEPLOYMENTS])
+def test_bad_deployment_field_names_its_path(case, fields, key):
+    with pytest.raises(ConfigError) as raised:
+        read(with_deployment(**fields))
+    assert key in [p.key for p in raised.value.problems], raised.value
+    assert f"secure-flink:{key}" in str(raised.value)
+
+
+def test_duplicate_deployment_names_are_refused():
+    values = stack_values("dev")
+    values["deployments"].append(copy.deepcopy(values["deployments"][0]))
+    with pytest.raises(ConfigError) as raised:
+        read(values)
+    assert [p.key for p in raised.value.problems] == ["deployments[2].name"]
+
+
+def test_every_problem_is_reported_at_once():
+    values = {**stack_values("dev"), "platform": "gke", "rsaBits": 1000}
+    values["deployments"][1]["name"] = "Bad"
+    with pytest.raises(ConfigError) as raised:
+        read(values)
+    assert {p.key for p in raised.value.problems} == {"platform", "rsaBits", "deployments[1].name"}
+
+
+def test_missing_key_says_how_to_restore_it():
+    values = stack_values("dev")
+    del values["namespace"]
+    with pytest.raises(ConfigError, match="secure-flink:namespace"):
+        read(values)
