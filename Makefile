@@ -1,0 +1,45 @@
+# secure-flink — `make test` sets up everything the tests need and runs them all;
+# `make render STACK=dev OUT=build/dev [SHOW_SECRETS=1]` renders a stack offline.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLINK_VERSION := 2.2.1
+FLINK_DIR := .cache/flink-$(FLINK_VERSION)
+export FLINK_HOME := $(abspath $(FLINK_DIR))/pyflink
+STACK ?= dev
+OUT ?= build/$(STACK)
+PYTEST_ARGS ?=
+
+.PHONY: test render setup system-deps flink clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Flink from PyPI, without its Python dependencies: the distribution (bin/, lib/, conf/) is all the tests run.
+$(FLINK_DIR)/.installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet --no-deps --target $(FLINK_DIR) \
+		apache-flink==$(FLINK_VERSION) apache-flink-libraries==$(FLINK_VERSION)
+	chmod +x $(FLINK_DIR)/pyflink/bin/*
+	touch $@
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+flink: $(FLINK_DIR)/.installed
+
+setup: $(VENV)/.installed system-deps flink
+
+test: setup
+	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: test discovery is broken" >&2; exit 1; fi; \
+	exit $$status
+
+render: $(VENV)/.installed
+	$(PY) -m offline.render --stack $(STACK) --out $(OUT) $(if $(SHOW_SECRETS),--show-secrets,)
+
+clean:
+	rm -rf build .pytest_cache

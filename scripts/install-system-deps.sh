@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the real-component tests run, from Debian packages, when it is missing:
+# a Java 17 JDK (Flink, keytool, single-file Java checks), openssl and curl.
+set -euo pipefail
+
+missing=()
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+if ! command -v javac >/dev/null || [ "$(java_major)" -lt 17 ] 2>/dev/null; then missing+=(openjdk-17-jdk-headless); fi
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system dependencies present: $(java -version 2>&1 | head -1)"
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "not root: install ${missing[*]} with your package manager, then rerun make test" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
