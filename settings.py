@@ -103,8 +103,18 @@ IMAGE_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[\w][\w.-]{0,127})?(@sha
 JAR_URI = re.compile(r"^(local|file|https?|s3a?|gs|abfss?|hdfs|oss)://\S+$")
 
 DEPLOYMENT_FIELDS = frozenset(
-    {"name", "image", "flinkVersion", "mode", "serviceAccount", "jobManager", "taskManager", "job",
-     "flinkConfiguration", "secretMounts"}
+    {
+        "name",
+        "image",
+        "flinkVersion",
+        "mode",
+        "serviceAccount",
+        "jobManager",
+        "taskManager",
+        "job",
+        "flinkConfiguration",
+        "secretMounts",
+    }
 )
 RESOURCE_FIELDS = frozenset({"cpu", "memory", "replicas"})
 JOB_FIELDS = frozenset({"jarURI", "entryClass", "args", "parallelism", "upgradeMode"})
@@ -138,15 +148,24 @@ class _Reader:
 
     def label(self, key: str, value: object, *, max_length: int, fix: str) -> str | None:
         if not isinstance(value, str) or not names.is_dns1035_label(value) or len(value) > max_length:
-            self.fail(key, value, f"must be a DNS-1035 label of at most {max_length} characters "
-                      "(lowercase letters, digits and '-', starting with a letter, ending alphanumeric)", fix)
+            self.fail(
+                key,
+                value,
+                f"must be a DNS-1035 label of at most {max_length} characters "
+                "(lowercase letters, digits and '-', starting with a letter, ending alphanumeric)",
+                fix,
+            )
             return None
         return value
 
     def unknown_fields(self, key: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
         for extra in sorted(set(value) - allowed):
-            self.fail(f"{key}.{extra}", value[extra], "is not a known field",
-                      f"remove it; known fields: {', '.join(sorted(allowed))}")
+            self.fail(
+                f"{key}.{extra}",
+                value[extra],
+                "is not a known field",
+                f"remove it; known fields: {', '.join(sorted(allowed))}",
+            )
 
 
 def _as_int(value: object) -> int | None:
@@ -182,8 +201,12 @@ def read_settings(config: ConfigSource) -> StackSettings:
     raw = {key: config.get(key) for key in TOP_LEVEL_KEYS}
     for key, value in raw.items():
         if value is None:
-            reader.fail(key, value, "is not set (Pulumi.yaml declares a default for it)",
-                        f"restore its declaration in Pulumi.yaml or run: pulumi config set {key} <value>")
+            reader.fail(
+                key,
+                value,
+                "is not set (Pulumi.yaml declares a default for it)",
+                f"restore its declaration in Pulumi.yaml or run: pulumi config set {key} <value>",
+            )
     if reader.problems:
         raise ConfigError(reader.problems)
     settings = _build(reader, raw)
@@ -200,14 +223,19 @@ def _build(reader: _Reader, raw: Mapping[str, str | None]) -> StackSettings | No
     deployments = _deployments(reader, raw["deployments"])
     if None in (platform, namespace, operator_namespace, tls, deployments):
         return None
-    return StackSettings(platform=platform, namespace=namespace, operator_namespace=operator_namespace,
-                         tls=tls, deployments=deployments)
+    return StackSettings(
+        platform=platform, namespace=namespace, operator_namespace=operator_namespace, tls=tls, deployments=deployments
+    )
 
 
 def _namespace(reader: _Reader, key: str, value: str | None) -> str | None:
     if value is None or not names.is_dns1123_label(value):
-        reader.fail(key, value, "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
-                    f"pulumi config set {key} flink")
+        reader.fail(
+            key,
+            value,
+            "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
+            f"pulumi config set {key} flink",
+        )
         return None
     return value
 
@@ -218,18 +246,30 @@ def _tls(reader: _Reader, raw: Mapping[str, str | None]) -> TlsSettings | None:
     protocol = reader.enum("tlsProtocol", raw["tlsProtocol"], TlsProtocol, "pulumi config set tlsProtocol TLSv1.3")
     rsa_bits = reader.integer("rsaBits", raw["rsaBits"], minimum=0, fix="pulumi config set rsaBits 3072")
     if rsa_bits is not None and rsa_bits not in RSA_KEY_SIZES:
-        reader.fail("rsaBits", raw["rsaBits"], f"must be one of {', '.join(map(str, RSA_KEY_SIZES))}",
-                    "pulumi config set rsaBits 3072")
+        reader.fail(
+            "rsaBits",
+            raw["rsaBits"],
+            f"must be one of {', '.join(map(str, RSA_KEY_SIZES))}",
+            "pulumi config set rsaBits 3072",
+        )
     curve = raw["ecdsaCurve"]
     if curve not in ECDSA_CURVES:
-        reader.fail("ecdsaCurve", curve, f"must be one of {', '.join(ECDSA_CURVES)}", "pulumi config set ecdsaCurve P256")
-    hours = {key: reader.integer(key, raw[key], minimum=1, fix=f"pulumi config set {key} <hours>")
-             for key in ("caValidityHours", "certValidityHours", "certEarlyRenewalHours")}
+        reader.fail(
+            "ecdsaCurve", curve, f"must be one of {', '.join(ECDSA_CURVES)}", "pulumi config set ecdsaCurve P256"
+        )
+    hours = {
+        key: reader.integer(key, raw[key], minimum=1, fix=f"pulumi config set {key} <hours>")
+        for key in ("caValidityHours", "certValidityHours", "certEarlyRenewalHours")
+    }
     _check_validity(reader, hours)
     rotation = raw["tlsRotation"] or ""
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,63}", rotation):
-        reader.fail("tlsRotation", rotation, "must be 1-63 letters, digits, '.', '_' or '-'",
-                    "pulumi config set tlsRotation 2026-11")
+        reader.fail(
+            "tlsRotation",
+            rotation,
+            "must be 1-63 letters, digits, '.', '_' or '-'",
+            "pulumi config set tlsRotation 2026-11",
+        )
     if len(reader.problems) > before:
         return None
     renewal = hours["certEarlyRenewalHours"]
@@ -245,27 +285,42 @@ def _tls(reader: _Reader, raw: Mapping[str, str | None]) -> TlsSettings | None:
 def _check_validity(reader: _Reader, hours: Mapping[str, int | None]) -> None:
     ca, cert, renewal = hours["caValidityHours"], hours["certValidityHours"], hours["certEarlyRenewalHours"]
     if cert is not None and renewal is not None and cert <= renewal:
-        reader.fail("certValidityHours", cert, f"must be above certEarlyRenewalHours ({renewal}), "
-                    "or every certificate is due for renewal the moment it is issued",
-                    f"pulumi config set certValidityHours {max(renewal * 12, 8760)}")
+        reader.fail(
+            "certValidityHours",
+            cert,
+            f"must be above certEarlyRenewalHours ({renewal}), "
+            "or every certificate is due for renewal the moment it is issued",
+            f"pulumi config set certValidityHours {max(renewal * 12, 8760)}",
+        )
     if ca is not None and cert is not None and ca < cert:
-        reader.fail("caValidityHours", ca, f"must be at least certValidityHours ({cert}): "
-                    "a certificate cannot outlive the CA that signed it",
-                    f"pulumi config set caValidityHours {cert * 5}")
+        reader.fail(
+            "caValidityHours",
+            ca,
+            f"must be at least certValidityHours ({cert}): a certificate cannot outlive the CA that signed it",
+            f"pulumi config set caValidityHours {cert * 5}",
+        )
 
 
 def _deployments(reader: _Reader, text: str | None) -> tuple[DeploymentSettings, ...] | None:
     items = _json(reader, "deployments", text)
     if not isinstance(items, list) or not items:
-        reader.fail("deployments", items, "must be a non-empty list of FlinkDeployment settings",
-                    "declare at least one item, see Pulumi.dev.yaml")
+        reader.fail(
+            "deployments",
+            items,
+            "must be a non-empty list of FlinkDeployment settings",
+            "declare at least one item, see Pulumi.dev.yaml",
+        )
         return None
     parsed = [_deployment(reader, f"deployments[{i}]", item) for i, item in enumerate(items)]
     seen: set[str] = set()
     for i, deployment in enumerate(parsed):
         if deployment is not None and deployment.name in seen:
-            reader.fail(f"deployments[{i}].name", deployment.name, "is used by an earlier deployment",
-                        "give every deployment a unique name")
+            reader.fail(
+                f"deployments[{i}].name",
+                deployment.name,
+                "is used by an earlier deployment",
+                "give every deployment a unique name",
+            )
         if deployment is not None:
             seen.add(deployment.name)
     if None in parsed:
@@ -287,33 +342,58 @@ def _deployment(reader: _Reader, key: str, item: object) -> DeploymentSettings |
         return None
     before = len(reader.problems)
     reader.unknown_fields(key, item, DEPLOYMENT_FIELDS)
-    name = reader.label(f"{key}.name", item.get("name"), max_length=names.MAX_DEPLOYMENT_NAME_LENGTH,
-                        fix=_set_hint(f"{key}.name", "etl"))
+    name = reader.label(
+        f"{key}.name",
+        item.get("name"),
+        max_length=names.MAX_DEPLOYMENT_NAME_LENGTH,
+        fix=_set_hint(f"{key}.name", "etl"),
+    )
     image = _image(reader, f"{key}.image", item.get("image"))
     version = _flink_version(reader, f"{key}.flinkVersion", item.get("flinkVersion", "v2_2"))
     mode = reader.enum(f"{key}.mode", item.get("mode", "native"), DeploymentMode, _set_hint(f"{key}.mode", "native"))
     account = item.get("serviceAccount", "flink")
     if not isinstance(account, str) or not names.is_dns1123_label(account):
-        reader.fail(f"{key}.serviceAccount", account, "must be a DNS-1123 label",
-                    _set_hint(f"{key}.serviceAccount", "flink"))
-    job_manager = _resources(reader, f"{key}.jobManager", item.get("jobManager", DEFAULT_JOB_MANAGER), DEFAULT_JOB_MANAGER)
-    task_manager = _resources(reader, f"{key}.taskManager", item.get("taskManager", DEFAULT_TASK_MANAGER), DEFAULT_TASK_MANAGER)
+        reader.fail(
+            f"{key}.serviceAccount", account, "must be a DNS-1123 label", _set_hint(f"{key}.serviceAccount", "flink")
+        )
+    job_manager = _resources(
+        reader, f"{key}.jobManager", item.get("jobManager", DEFAULT_JOB_MANAGER), DEFAULT_JOB_MANAGER
+    )
+    task_manager = _resources(
+        reader, f"{key}.taskManager", item.get("taskManager", DEFAULT_TASK_MANAGER), DEFAULT_TASK_MANAGER
+    )
     job = _job(reader, f"{key}.job", item.get("job"))
     configuration = _flink_configuration(reader, f"{key}.flinkConfiguration", item.get("flinkConfiguration", {}))
     mounts = _secret_mounts(reader, f"{key}.secretMounts", item.get("secretMounts", {}))
     if len(reader.problems) > before:
         return None
-    return DeploymentSettings(name=name, image=image, flink_version=version, mode=mode, service_account=account,
-                              job_manager=job_manager, task_manager=task_manager, job=job,
-                              flink_configuration=configuration, secret_mounts=mounts)
+    return DeploymentSettings(
+        name=name,
+        image=image,
+        flink_version=version,
+        mode=mode,
+        service_account=account,
+        job_manager=job_manager,
+        task_manager=task_manager,
+        job=job,
+        flink_configuration=configuration,
+        secret_mounts=mounts,
+    )
 
 
 def _image(reader: _Reader, key: str, value: object) -> str | None:
-    pinned = isinstance(value, str) and bool(IMAGE_REFERENCE.match(value)) and (
-        "@sha256:" in value or (":" in value.rsplit("/", 1)[-1] and not value.endswith(":latest")))
+    pinned = (
+        isinstance(value, str)
+        and bool(IMAGE_REFERENCE.match(value))
+        and ("@sha256:" in value or (":" in value.rsplit("/", 1)[-1] and not value.endswith(":latest")))
+    )
     if not pinned:
-        reader.fail(key, value, "must be an image reference pinned by a version tag (not latest) or a digest",
-                    _set_hint(key, "flink:2.2.1-scala_2.12-java17"))
+        reader.fail(
+            key,
+            value,
+            "must be an image reference pinned by a version tag (not latest) or a digest",
+            _set_hint(key, "flink:2.2.1-scala_2.12-java17"),
+        )
         return None
     return str(value)
 
@@ -322,8 +402,10 @@ def _flink_version(reader: _Reader, key: str, value: object) -> str | None:
     if value in SUPPORTED_FLINK_VERSIONS:
         return str(value)
     if value in CRD_FLINK_VERSIONS:
-        reason = (f"is known to the operator but not supported here: the TLS keys this stack writes need Flink 1.20+; "
-                  f"supported: {', '.join(SUPPORTED_FLINK_VERSIONS)}")
+        reason = (
+            f"is known to the operator but not supported here: the TLS keys this stack writes need Flink 1.20+; "
+            f"supported: {', '.join(SUPPORTED_FLINK_VERSIONS)}"
+        )
     else:
         reason = f"is not a flinkVersion the operator 1.15 CRD knows ({', '.join(CRD_FLINK_VERSIONS)})"
     reader.fail(key, value, reason, _set_hint(key, "v2_2"))
@@ -332,8 +414,12 @@ def _flink_version(reader: _Reader, key: str, value: object) -> str | None:
 
 def _resources(reader: _Reader, key: str, value: object, defaults: Mapping[str, object]) -> ProcessResources | None:
     if not isinstance(value, dict):
-        reader.fail(key, value, "must be a map with cpu, memory (and replicas)",
-                    _set_hint(f"{key}.memory", str(defaults["memory"])))
+        reader.fail(
+            key,
+            value,
+            "must be a map with cpu, memory (and replicas)",
+            _set_hint(f"{key}.memory", str(defaults["memory"])),
+        )
         return None
     reader.unknown_fields(key, value, RESOURCE_FIELDS)
     merged = {**defaults, **value}
@@ -342,12 +428,17 @@ def _resources(reader: _Reader, key: str, value: object, defaults: Mapping[str, 
         reader.fail(f"{key}.cpu", merged["cpu"], "must be a number above 0", _set_hint(f"{key}.cpu", "1"))
     memory = merged["memory"]
     if not isinstance(memory, str) or not MEMORY_SIZE.match(memory):
-        reader.fail(f"{key}.memory", memory, "must be a Flink memory size such as 1600m or 2g",
-                    _set_hint(f"{key}.memory", str(defaults["memory"])))
+        reader.fail(
+            f"{key}.memory",
+            memory,
+            "must be a Flink memory size such as 1600m or 2g",
+            _set_hint(f"{key}.memory", str(defaults["memory"])),
+        )
     replicas = None
     if merged.get("replicas") is not None:
-        replicas = reader.integer(f"{key}.replicas", merged["replicas"], minimum=1,
-                                  fix=_set_hint(f"{key}.replicas", "1"))
+        replicas = reader.integer(
+            f"{key}.replicas", merged["replicas"], minimum=1, fix=_set_hint(f"{key}.replicas", "1")
+        )
     if cpu is None or cpu <= 0 or not isinstance(memory, str) or not MEMORY_SIZE.match(memory):
         return None
     return ProcessResources(cpu=cpu, memory=memory, replicas=replicas)
@@ -357,21 +448,36 @@ def _job(reader: _Reader, key: str, value: object) -> JobSpec | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        reader.fail(key, value, "must be a map with jarURI, parallelism, upgradeMode (entryClass, args)",
-                    _set_hint(f"{key}.jarURI", "local:///opt/flink/usrlib/job.jar"))
+        reader.fail(
+            key,
+            value,
+            "must be a map with jarURI, parallelism, upgradeMode (entryClass, args)",
+            _set_hint(f"{key}.jarURI", "local:///opt/flink/usrlib/job.jar"),
+        )
         return None
     reader.unknown_fields(key, value, JOB_FIELDS)
     jar = value.get("jarURI")
     if not isinstance(jar, str) or not JAR_URI.match(jar):
-        reader.fail(f"{key}.jarURI", jar, "must be a URI such as local:///opt/flink/usrlib/job.jar",
-                    _set_hint(f"{key}.jarURI", "local:///opt/flink/usrlib/job.jar"))
-    parallelism = reader.integer(f"{key}.parallelism", value.get("parallelism", 1), minimum=1,
-                                 fix=_set_hint(f"{key}.parallelism", "2"))
-    upgrade = reader.enum(f"{key}.upgradeMode", value.get("upgradeMode", "stateless"), UpgradeMode,
-                          _set_hint(f"{key}.upgradeMode", "stateless"))
+        reader.fail(
+            f"{key}.jarURI",
+            jar,
+            "must be a URI such as local:///opt/flink/usrlib/job.jar",
+            _set_hint(f"{key}.jarURI", "local:///opt/flink/usrlib/job.jar"),
+        )
+    parallelism = reader.integer(
+        f"{key}.parallelism", value.get("parallelism", 1), minimum=1, fix=_set_hint(f"{key}.parallelism", "2")
+    )
+    upgrade = reader.enum(
+        f"{key}.upgradeMode",
+        value.get("upgradeMode", "stateless"),
+        UpgradeMode,
+        _set_hint(f"{key}.upgradeMode", "stateless"),
+    )
     entry = value.get("entryClass")
     if entry is not None and not (isinstance(entry, str) and re.fullmatch(r"[A-Za-z_$][\w$.]*", entry)):
-        reader.fail(f"{key}.entryClass", entry, "must be a Java class name", _set_hint(f"{key}.entryClass", "com.example.Job"))
+        reader.fail(
+            f"{key}.entryClass", entry, "must be a Java class name", _set_hint(f"{key}.entryClass", "com.example.Job")
+        )
     args = value.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         reader.fail(f"{key}.args", args, "must be a list of strings", _set_hint(f"{key}.args[0]", "--input"))
@@ -383,18 +489,30 @@ def _job(reader: _Reader, key: str, value: object) -> JobSpec | None:
 
 def _flink_configuration(reader: _Reader, key: str, value: object) -> dict[str, str]:
     if not isinstance(value, dict):
-        reader.fail(key, value, "must be a map of Flink option to value", _set_hint(f"{key}.parallelism\\.default", "2"))
+        reader.fail(
+            key, value, "must be a map of Flink option to value", _set_hint(f"{key}.parallelism\\.default", "2")
+        )
         return {}
     result: dict[str, str] = {}
     for option, setting in value.items():
         if option in flink_conf.REMOVED_KEYS:
-            reader.fail(f"{key}.{option}", setting, "was removed in Flink 2.x and enables nothing; "
-                        "this stack already turns on internal and REST TLS", "remove the key")
+            reader.fail(
+                f"{key}.{option}",
+                setting,
+                "was removed in Flink 2.x and enables nothing; this stack already turns on internal and REST TLS",
+                "remove the key",
+            )
         elif option in flink_conf.MANAGED_KEYS:
-            reader.fail(f"{key}.{option}", setting, "is set by this stack (TLS material and its mounts)",
-                        "remove the key; use tlsProtocol/keyAlgorithm for TLS and secretMounts to mount Secrets")
+            reader.fail(
+                f"{key}.{option}",
+                setting,
+                "is set by this stack (TLS material and its mounts)",
+                "remove the key; use tlsProtocol/keyAlgorithm for TLS and secretMounts to mount Secrets",
+            )
         elif isinstance(setting, (dict, list)) or setting is None:
-            reader.fail(f"{key}.{option}", setting, "must be a string, number or boolean", "write the value as a string")
+            reader.fail(
+                f"{key}.{option}", setting, "must be a string, number or boolean", "write the value as a string"
+            )
         else:
             result[option] = str(setting).lower() if isinstance(setting, bool) else str(setting)
     return result
@@ -402,22 +520,46 @@ def _flink_configuration(reader: _Reader, key: str, value: object) -> dict[str, 
 
 def _secret_mounts(reader: _Reader, key: str, value: object) -> dict[str, str]:
     if not isinstance(value, dict):
-        reader.fail(key, value, "must be a map of Secret name to absolute mount path",
-                    _set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka"))
+        reader.fail(
+            key,
+            value,
+            "must be a map of Secret name to absolute mount path",
+            _set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka"),
+        )
         return {}
     reserved = (names.INTERNAL_TLS_MOUNT, names.REST_TLS_MOUNT)
     for secret, path in value.items():
-        if not names.is_dns1123_label(str(secret)) or not isinstance(path, str) or not path.startswith("/") \
-                or "," in path or ":" in path or path in reserved:
-            reader.fail(f"{key}.{secret}", path, "needs a DNS-1123 Secret name and an absolute path without ',' or ':' "
-                        f"that is not one of this stack's own mounts ({', '.join(reserved)})",
-                        _set_hint(f"{key}.{secret}", "/opt/flink/secrets/kafka"))
+        if (
+            not names.is_dns1123_label(str(secret))
+            or not isinstance(path, str)
+            or not path.startswith("/")
+            or "," in path
+            or ":" in path
+            or path in reserved
+        ):
+            reader.fail(
+                f"{key}.{secret}",
+                path,
+                "needs a DNS-1123 Secret name and an absolute path without ',' or ':' "
+                f"that is not one of this stack's own mounts ({', '.join(reserved)})",
+                _set_hint(f"{key}.{secret}", "/opt/flink/secrets/kafka"),
+            )
     return {str(k): str(v) for k, v in value.items()}
 
 
 TOP_LEVEL_KEYS = (
-    "platform", "namespace", "operatorNamespace", "keyAlgorithm", "rsaBits", "ecdsaCurve", "tlsProtocol",
-    "caValidityHours", "certValidityHours", "certEarlyRenewalHours", "tlsRotation", "deployments",
+    "platform",
+    "namespace",
+    "operatorNamespace",
+    "keyAlgorithm",
+    "rsaBits",
+    "ecdsaCurve",
+    "tlsProtocol",
+    "caValidityHours",
+    "certValidityHours",
+    "certEarlyRenewalHours",
+    "tlsRotation",
+    "deployments",
 )
 
 

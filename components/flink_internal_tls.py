@@ -60,80 +60,102 @@ class FlinkInternalTLS(pulumi.ComponentResource):
     def __init__(self, name: str, args: FlinkInternalTLSArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        deployment, namespace = args.deployment_name, args.namespace
-
-        internal_key = private_key(f"{name}-internal-key", args.key, args.rotation, child)
-        internal_cert = tls.SelfSignedCert(
-            f"{name}-internal-cert",
-            private_key_pem=internal_key.private_key_pem,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=f"{deployment}-internal", organization="secure-flink"),
-            dns_names=names.internal_dns_names(deployment, namespace),
-            allowed_uses=key_usages(args.key.algorithm, "server_auth", "client_auth"),
-            validity_period_hours=args.lifetime.validity_hours,
-            early_renewal_hours=args.lifetime.early_renewal_hours,
-            opts=child,
-        )
-        rest_key = private_key(f"{name}-rest-key", args.key, args.rotation, child)
-        rest_cert = issue_certificate(
-            f"{name}-rest",
-            key=rest_key,
-            common_name=names.rest_dns_names(deployment, namespace)[2],
-            dns_names=names.rest_dns_names(deployment, namespace),
-            allowed_uses=key_usages(args.key.algorithm, "server_auth"),
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
-            lifetime=args.lifetime,
-            opts=child,
-        )
-        internal_password = self._password(f"{name}-internal-password", args.rotation, child)
-        rest_password = self._password(f"{name}-rest-password", args.rotation, child)
-
-        labels = names.labels(deployment, "flink-tls")
-        internal_secret = k8s.core.v1.Secret(
-            f"{name}-internal",
-            metadata={"namespace": namespace, "labels": labels},
-            type="Opaque",
-            data=pulumi.Output.all(internal_key.private_key_pem, internal_cert.cert_pem, internal_password.result).apply(
-                lambda v: tls_material.internal_tls_files(key_pem=v[0], cert_pem=v[1], password=v[2], alias=deployment)
-            ),
-            opts=child,
-        )
-        rest_secret = k8s.core.v1.Secret(
-            f"{name}-rest",
-            metadata={"namespace": namespace, "labels": labels},
-            type="Opaque",
-            data=pulumi.Output.all(rest_key.private_key_pem, rest_cert.cert_pem, args.ca.cert_pem, rest_password.result).apply(
-                lambda v: tls_material.rest_tls_files(key_pem=v[0], cert_pem=v[1], ca_pem=v[2], password=v[3],
-                                                      alias=names.rest_service(deployment))
-            ),
-            opts=child,
-        )
+        labels = names.labels(args.deployment_name, "flink-tls")
+        internal_secret, internal_password = self._internal(name, args, labels, child)
+        rest_secret, rest_password = self._rest(name, args, labels, child)
         k8s.core.v1.Secret(
             f"{name}-passwords",
-            metadata={"namespace": namespace, "labels": labels},
+            metadata={"namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data={"internal-store-password": internal_password.result, "rest-store-password": rest_password.result},
+            string_data={
+                "internal-store-password": internal_password.result,
+                "rest-store-password": rest_password.result,
+            },
             opts=child,
         )
 
         self.flink_configuration = pulumi.Output.secret(
             pulumi.Output.all(internal_password.result, rest_password.result).apply(
-                lambda p: tls_flink_configuration(internal_password=p[0], rest_password=p[1],
-                                                  key_algorithm=args.key.algorithm, protocol=args.protocol)
+                lambda p: tls_flink_configuration(
+                    internal_password=p[0], rest_password=p[1], key_algorithm=args.key.algorithm, protocol=args.protocol
+                )
             )
         )
         self.secret_mounts = pulumi.Output.all(internal_secret.metadata.name, rest_secret.metadata.name).apply(
             lambda n: {n[0]: names.INTERNAL_TLS_MOUNT, n[1]: names.REST_TLS_MOUNT}
         )
         self.rest_ca_pem = args.ca.cert_pem
-        self.register_outputs({
-            "flink_configuration": self.flink_configuration,
-            "secret_mounts": self.secret_mounts,
-            "rest_ca_pem": self.rest_ca_pem,
-        })
+        self.register_outputs(
+            {
+                "flink_configuration": self.flink_configuration,
+                "secret_mounts": self.secret_mounts,
+                "rest_ca_pem": self.rest_ca_pem,
+            }
+        )
 
     @staticmethod
-    def _password(name: str, rotation: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
-        # Letters and digits only: the value lands unquoted in Flink's YAML configuration.
-        return random.RandomPassword(name, length=PASSWORD_LENGTH, special=False, keepers={"rotation": rotation},
-                                     opts=opts)
+    def _internal(
+        name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
+    ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
+        """The cluster's own trust domain: one self-signed certificate, trusted by nothing else."""
+        deployment = args.deployment_name
+        key = private_key(f"{name}-internal-key", args.key, args.rotation, child)
+        cert = tls.SelfSignedCert(
+            f"{name}-internal-cert",
+            private_key_pem=key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=f"{deployment}-internal", organization="secure-flink"),
+            dns_names=names.internal_dns_names(deployment, args.namespace),
+            allowed_uses=key_usages(args.key.algorithm, "server_auth", "client_auth"),
+            validity_period_hours=args.lifetime.validity_hours,
+            early_renewal_hours=args.lifetime.early_renewal_hours,
+            opts=child,
+        )
+        password = _store_password(f"{name}-internal-password", args.rotation, child)
+        secret = k8s.core.v1.Secret(
+            f"{name}-internal",
+            metadata={"namespace": args.namespace, "labels": labels},
+            type="Opaque",
+            data=pulumi.Output.all(key.private_key_pem, cert.cert_pem, password.result).apply(
+                lambda v: tls_material.internal_tls_files(key_pem=v[0], cert_pem=v[1], password=v[2], alias=deployment)
+            ),
+            opts=child,
+        )
+        return secret, password
+
+    @staticmethod
+    def _rest(
+        name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
+    ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
+        """The REST endpoint's server identity, signed by the stack CA for every name of its Service."""
+        dns_names = names.rest_dns_names(args.deployment_name, args.namespace)
+        key = private_key(f"{name}-rest-key", args.key, args.rotation, child)
+        cert = issue_certificate(
+            f"{name}-rest",
+            key=key,
+            common_name=dns_names[2],
+            dns_names=dns_names,
+            allowed_uses=key_usages(args.key.algorithm, "server_auth"),
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        password = _store_password(f"{name}-rest-password", args.rotation, child)
+        alias = names.rest_service(args.deployment_name)
+        secret = k8s.core.v1.Secret(
+            f"{name}-rest",
+            metadata={"namespace": args.namespace, "labels": labels},
+            type="Opaque",
+            data=pulumi.Output.all(key.private_key_pem, cert.cert_pem, args.ca.cert_pem, password.result).apply(
+                lambda v: tls_material.rest_tls_files(
+                    key_pem=v[0], cert_pem=v[1], ca_pem=v[2], password=v[3], alias=alias
+                )
+            ),
+            opts=child,
+        )
+        return secret, password
+
+
+def _store_password(name: str, rotation: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
+    # Letters and digits only: the value lands unquoted in Flink's YAML configuration.
+    return random.RandomPassword(name, length=PASSWORD_LENGTH, special=False, keepers={"rotation": rotation}, opts=opts)

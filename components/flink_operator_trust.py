@@ -36,8 +36,9 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
     def __init__(self, name: str, args: FlinkOperatorTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        password = random.RandomPassword(f"{name}-password", length=32, special=False,
-                                         keepers={"rotation": args.rotation}, opts=child)
+        password = random.RandomPassword(
+            f"{name}-password", length=32, special=False, keepers={"rotation": args.rotation}, opts=child
+        )
         labels = names.labels("flink-operator", "operator-trust")
         self.truststore_secret = k8s.core.v1.Secret(
             f"{name}-truststore",

@@ -62,15 +62,21 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
         self.register_outputs({"name": self.resource.metadata["name"]})
 
     @staticmethod
-    def _spec(args: SecureFlinkDeploymentArgs, fragments: list[Mapping[str, str]],
-              mounts: list[Mapping[str, str]]) -> dict[str, object]:
+    def _spec(
+        args: SecureFlinkDeploymentArgs, fragments: list[Mapping[str, str]], mounts: list[Mapping[str, str]]
+    ) -> dict[str, object]:
         all_mounts = {secret: path for mount in mounts for secret, path in mount.items()}
         own = {**flink_deployment.hardening_defaults(args.job), **args.user_configuration}
         configuration = merge_flink_configuration(
             own, *fragments, {SECRET_MOUNTS_KEY: names.secret_mount_list(all_mounts)}
         )
         return flink_deployment.flink_deployment_spec(
-            image=args.image, flink_version=args.flink_version, mode=args.mode,
-            service_account=args.service_account, job_manager=args.job_manager,
-            task_manager=args.task_manager, job=args.job, flink_configuration=configuration,
+            image=args.image,
+            flink_version=args.flink_version,
+            mode=args.mode,
+            service_account=args.service_account,
+            job_manager=args.job_manager,
+            task_manager=args.task_manager,
+            job=args.job,
+            flink_configuration=configuration,
         )

@@ -103,19 +103,30 @@ class _Monitor(mocks.MockMonitor):
             inputs[key], secret = _unwrap(value)
             if secret:
                 secret_inputs.add(key)
-        trigger = (json_format.MessageToDict(request.replacement_trigger)
-                   if request.HasField("replacement_trigger") else None)
+        trigger = (
+            json_format.MessageToDict(request.replacement_trigger) if request.HasField("replacement_trigger") else None
+        )
         registration = Registration(
-            urn=urn, type=request.type, name=request.name, parent=request.parent, custom=bool(request.custom),
-            inputs=inputs, replacement_trigger=trigger, dependencies=list(request.dependencies),
-            requested_secret_outputs=set(request.additionalSecretOutputs), secret_inputs=secret_inputs,
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs=inputs,
+            replacement_trigger=trigger,
+            dependencies=list(request.dependencies),
+            requested_secret_outputs=set(request.additionalSecretOutputs),
+            secret_inputs=secret_inputs,
         )
         self.engine._step(registration, secret_inputs | set(request.additionalSecretOutputs))
-        state = {k: rpc.wrap_rpc_secret(v) if k in registration.secret_outputs else v
-                 for k, v in registration.outputs.items()}
+        state = {
+            k: rpc.wrap_rpc_secret(v) if k in registration.secret_outputs else v
+            for k, v in registration.outputs.items()
+        }
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, registration.id, state)
         return resource_pb2.RegisterResourceResponse(
-            urn=urn, id=registration.id, object=_sync_await(rpc.serialize_properties(state, {})))
+            urn=urn, id=registration.id, object=_sync_await(rpc.serialize_properties(state, {}))
+        )
 
 
 class _Unused(pulumi.runtime.Mocks):
@@ -153,13 +164,20 @@ class Engine:
         deleted = [r for urn, r in self.state.items() if urn not in registered]
         self.state = {r.urn: r for r in self._registered}
         outputs = {name: value for name, (value, _) in exports.items()}
-        return RunResult(self._stack_urn, list(self._registered), dict(self._operations), deleted, outputs,
-                         {name for name, (_, secret) in exports.items() if secret})
+        return RunResult(
+            self._stack_urn,
+            list(self._registered),
+            dict(self._operations),
+            deleted,
+            outputs,
+            {name for name, (_, secret) in exports.items() if secret},
+        )
 
     def _execute(self, config: Mapping[str, str], secret_keys: tuple[str, ...]) -> dict[str, tuple[Any, bool]]:
         reset_options(project=self.project, stack=self.stack, preview=False)
-        pulumi.runtime.set_mocks(_Unused(), project=self.project, stack=self.stack, preview=False,
-                                 monitor=_Monitor(self))
+        pulumi.runtime.set_mocks(
+            _Unused(), project=self.project, stack=self.stack, preview=False, monitor=_Monitor(self)
+        )
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         exports: dict[str, tuple[Any, bool]] = {}
         program = self.project_dir / "__main__.py"
@@ -186,16 +204,21 @@ class Engine:
             operation = "create"
         elif old.inputs == registration.inputs and old.replacement_trigger == registration.replacement_trigger:
             operation = "same"
-        elif old.replacement_trigger != registration.replacement_trigger or not kubernetes_provider.is_kubernetes(
-                registration.type) or kubernetes_provider.needs_replacement(registration.type, old.inputs,
-                                                                            registration.inputs):
+        elif (
+            old.replacement_trigger != registration.replacement_trigger
+            or not kubernetes_provider.is_kubernetes(registration.type)
+            or kubernetes_provider.needs_replacement(registration.type, old.inputs, registration.inputs)
+        ):
             operation = "replace"
         else:
             operation = "update"
         registration.outputs = self._outputs(registration, old, operation)
         registration.id = old.id if old and operation in ("same", "update") else self._new_id(registration)
-        registration.secret_outputs = {k for k in registration.outputs
-                                       if k in secret_keys or k in PROVIDER_SECRET_OUTPUTS.get(registration.type, ())}
+        registration.secret_outputs = {
+            k
+            for k in registration.outputs
+            if k in secret_keys or k in PROVIDER_SECRET_OUTPUTS.get(registration.type, ())
+        }
         self._operations[registration.urn] = operation
         self._registered.append(registration)
 

@@ -16,9 +16,16 @@ def random_password(inputs: Mapping[str, Any]) -> dict[str, Any]:
     classes = {
         "upper": (string.ascii_uppercase, inputs.get("upper", True), int(inputs.get("minUpper") or 0)),
         "lower": (string.ascii_lowercase, inputs.get("lower", True), int(inputs.get("minLower") or 0)),
-        "numeric": (string.digits, inputs.get("numeric", inputs.get("number", True)), int(inputs.get("minNumeric") or 0)),
-        "special": (inputs.get("overrideSpecial") or DEFAULT_SPECIAL, inputs.get("special", True),
-                    int(inputs.get("minSpecial") or 0)),
+        "numeric": (
+            string.digits,
+            inputs.get("numeric", inputs.get("number", True)),
+            int(inputs.get("minNumeric") or 0),
+        ),
+        "special": (
+            inputs.get("overrideSpecial") or DEFAULT_SPECIAL,
+            inputs.get("special", True),
+            int(inputs.get("minSpecial") or 0),
+        ),
     }
     alphabet = "".join(chars for chars, enabled, _ in classes.values() if enabled)
     required = [secrets.choice(chars) for chars, enabled, minimum in classes.values() for _ in range(minimum)]

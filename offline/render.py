@@ -61,8 +61,10 @@ FIRST_KEYS = ("apiVersion", "kind", "metadata")
 def manifest(registration: Registration) -> dict[str, Any]:
     """The object as the API server receives it: no nulls, whole numbers as integers, stable key order."""
     document = _normalized(registration.outputs)
-    return {**{k: document[k] for k in FIRST_KEYS if k in document},
-            **{k: v for k, v in document.items() if k not in FIRST_KEYS}}
+    return {
+        **{k: document[k] for k in FIRST_KEYS if k in document},
+        **{k: v for k, v in document.items() if k not in FIRST_KEYS},
+    }
 
 
 def _normalized(value: Any) -> Any:
@@ -124,8 +126,10 @@ def _redact_strings(value: Any, secrets: set[str]) -> Any:
 
 
 def stack_outputs(result: RunResult, show_secrets: bool) -> dict[str, Any]:
-    return {name: value if show_secrets or name not in result.secret_outputs else PLACEHOLDER
-            for name, value in sorted(result.outputs.items())}
+    return {
+        name: value if show_secrets or name not in result.secret_outputs else PLACEHOLDER
+        for name, value in sorted(result.outputs.items())
+    }
 
 
 def resource_tree(result: RunResult) -> str:
@@ -147,8 +151,10 @@ def resource_tree(result: RunResult) -> str:
     counts: dict[str, int] = {}
     for operation in list(result.operations.values()) + ["delete"] * len(result.deleted):
         counts[operation] = counts.get(operation, 0) + 1
-    lines.append("Resources: " + ", ".join(f"{n} to {op}" if op != "same" else f"{n} unchanged"
-                                           for op, n in sorted(counts.items())))
+    lines.append(
+        "Resources: "
+        + ", ".join(f"{n} to {op}" if op != "same" else f"{n} unchanged" for op, n in sorted(counts.items()))
+    )
     return "\n".join(lines)
 
 

@@ -57,8 +57,10 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
             values[full_key] = _encode(value)
             continue
         if key not in declarations:
-            raise StackConfigError(f"{full_key} is not declared in Pulumi.yaml: remove it from {stack_path.name} "
-                                   f"or declare it (known keys: {', '.join(sorted(declarations))})")
+            raise StackConfigError(
+                f"{full_key} is not declared in Pulumi.yaml: remove it from {stack_path.name} "
+                f"or declare it (known keys: {', '.join(sorted(declarations))})"
+            )
         if isinstance(value, dict) and "secure" in value:
             raise StackConfigError(f"{full_key} is encrypted (secure:) and cannot be decrypted without the Pulumi CLI")
         _check_type(full_key, value, declarations[key], stack)

@@ -19,18 +19,34 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
 SUBJECT_FIELDS = {
-    "commonName": NameOID.COMMON_NAME, "organization": NameOID.ORGANIZATION_NAME,
-    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME, "country": NameOID.COUNTRY_NAME,
-    "province": NameOID.STATE_OR_PROVINCE_NAME, "locality": NameOID.LOCALITY_NAME,
-    "postalCode": NameOID.POSTAL_CODE, "serialNumber": NameOID.SERIAL_NUMBER,
+    "commonName": NameOID.COMMON_NAME,
+    "organization": NameOID.ORGANIZATION_NAME,
+    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "country": NameOID.COUNTRY_NAME,
+    "province": NameOID.STATE_OR_PROVINCE_NAME,
+    "locality": NameOID.LOCALITY_NAME,
+    "postalCode": NameOID.POSTAL_CODE,
+    "serialNumber": NameOID.SERIAL_NUMBER,
     "emailAddress": NameOID.EMAIL_ADDRESS,
 }
-KEY_USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-              "key_agreement", "cert_signing", "crl_signing", "encipher_only", "decipher_only")
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "cert_signing",
+    "crl_signing",
+    "encipher_only",
+    "decipher_only",
+)
 EXTENDED_USAGES = {
-    "any_extended": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE, "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
-    "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH, "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
-    "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION, "timestamping": ExtendedKeyUsageOID.TIME_STAMPING,
+    "any_extended": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
+    "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
+    "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    "timestamping": ExtendedKeyUsageOID.TIME_STAMPING,
     "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING,
 }
 SECRET_OUTPUTS = {
@@ -65,14 +81,16 @@ def private_key(inputs: Mapping[str, Any]) -> dict[str, Any]:
         **inputs,
         "algorithm": algorithm,
         "privateKeyPem": _pem(key.private_bytes(enc.PEM, traditional, serialization.NoEncryption())),
-        "privateKeyPemPkcs8": _pem(key.private_bytes(enc.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption())),
-        "privateKeyOpenssh": _pem(key.private_bytes(enc.PEM, serialization.PrivateFormat.OpenSSH,
-                                                    serialization.NoEncryption())),
+        "privateKeyPemPkcs8": _pem(
+            key.private_bytes(enc.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        ),
+        "privateKeyOpenssh": _pem(
+            key.private_bytes(enc.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+        ),
         "publicKeyPem": _pem(public.public_bytes(enc.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)),
         "publicKeyOpenssh": ssh_public.decode() + "\n",
-        "publicKeyFingerprintSha256": "SHA256:" + base64.b64encode(
-            hashlib.sha256(base64.b64decode(ssh_public.split()[1])).digest()).decode().rstrip("="),
+        "publicKeyFingerprintSha256": "SHA256:"
+        + base64.b64encode(hashlib.sha256(base64.b64decode(ssh_public.split()[1])).digest()).decode().rstrip("="),
     }
 
 
@@ -95,15 +113,20 @@ def _algorithm_name(key: Any) -> str:
 
 
 def _subject(subject: Mapping[str, Any] | None) -> x509.Name:
-    attributes = [x509.NameAttribute(oid, str(subject[field]))
-                  for field, oid in SUBJECT_FIELDS.items() if subject and subject.get(field)]
+    attributes = [
+        x509.NameAttribute(oid, str(subject[field]))
+        for field, oid in SUBJECT_FIELDS.items()
+        if subject and subject.get(field)
+    ]
     return x509.Name(attributes)
 
 
 def _sans(inputs: Mapping[str, Any]) -> list[x509.GeneralName]:
-    return ([x509.DNSName(d) for d in inputs.get("dnsNames") or []]
-            + [x509.IPAddress(ipaddress.ip_address(i)) for i in inputs.get("ipAddresses") or []]
-            + [x509.UniformResourceIdentifier(u) for u in inputs.get("uris") or []])
+    return (
+        [x509.DNSName(d) for d in inputs.get("dnsNames") or []]
+        + [x509.IPAddress(ipaddress.ip_address(i)) for i in inputs.get("ipAddresses") or []]
+        + [x509.UniformResourceIdentifier(u) for u in inputs.get("uris") or []]
+    )
 
 
 def _usages(builder: x509.CertificateBuilder, uses: list[str]) -> x509.CertificateBuilder:
@@ -112,27 +135,55 @@ def _usages(builder: x509.CertificateBuilder, uses: list[str]) -> x509.Certifica
         raise ValueError(f"tls: unknown allowed_uses {sorted(unknown)}")
     if any(u in KEY_USAGES for u in uses):
         flags = {u: u in uses for u in KEY_USAGES}
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=flags["digital_signature"], content_commitment=flags["content_commitment"],
-            key_encipherment=flags["key_encipherment"], data_encipherment=flags["data_encipherment"],
-            key_agreement=flags["key_agreement"], key_cert_sign=flags["cert_signing"], crl_sign=flags["crl_signing"],
-            encipher_only=flags["encipher_only"], decipher_only=flags["decipher_only"]), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=flags["digital_signature"],
+                content_commitment=flags["content_commitment"],
+                key_encipherment=flags["key_encipherment"],
+                data_encipherment=flags["data_encipherment"],
+                key_agreement=flags["key_agreement"],
+                key_cert_sign=flags["cert_signing"],
+                crl_sign=flags["crl_signing"],
+                encipher_only=flags["encipher_only"],
+                decipher_only=flags["decipher_only"],
+            ),
+            critical=True,
+        )
     extended = [EXTENDED_USAGES[u] for u in uses if u in EXTENDED_USAGES]
     if extended:
         builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
     return builder
 
 
-def _certificate(inputs: Mapping[str, Any], *, subject: x509.Name, public_key: Any, sans: list[x509.GeneralName],
-                 issuer: x509.Name, signing_key: Any, issuer_key_id: bytes | None) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+def _certificate(
+    inputs: Mapping[str, Any],
+    *,
+    subject: x509.Name,
+    public_key: Any,
+    sans: list[x509.GeneralName],
+    issuer: x509.Name,
+    signing_key: Any,
+    issuer_key_id: bytes | None,
+) -> dict[str, Any]:
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     end = now + datetime.timedelta(hours=int(inputs["validityPeriodHours"]))
     is_ca = bool(inputs.get("isCaCertificate", False))
     max_path = inputs.get("maxPathLength")
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-               .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(end)
-               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=int(max_path) if is_ca and max_path is not None
-                                                    and int(max_path) >= 0 else None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(end)
+        .add_extension(
+            x509.BasicConstraints(
+                ca=is_ca, path_length=int(max_path) if is_ca and max_path is not None and int(max_path) >= 0 else None
+            ),
+            critical=True,
+        )
+    )
     builder = _usages(builder, list(inputs.get("allowedUses") or []))
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -155,8 +206,15 @@ def self_signed_cert(inputs: Mapping[str, Any]) -> dict[str, Any]:
     key = _load_key(inputs["privateKeyPem"])
     subject = _subject(inputs.get("subject"))
     key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
-    outputs = _certificate(inputs, subject=subject, public_key=key.public_key(), sans=_sans(inputs), issuer=subject,
-                           signing_key=key, issuer_key_id=key_id if inputs.get("setAuthorityKeyId") else None)
+    outputs = _certificate(
+        inputs,
+        subject=subject,
+        public_key=key.public_key(),
+        sans=_sans(inputs),
+        issuer=subject,
+        signing_key=key,
+        issuer_key_id=key_id if inputs.get("setAuthorityKeyId") else None,
+    )
     return {**outputs, "keyAlgorithm": _algorithm_name(key)}
 
 
@@ -167,8 +225,11 @@ def cert_request(inputs: Mapping[str, Any]) -> dict[str, Any]:
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     csr = builder.sign(key, _hash_for(key))
-    return {**inputs, "certRequestPem": _pem(csr.public_bytes(serialization.Encoding.PEM)),
-            "keyAlgorithm": _algorithm_name(key)}
+    return {
+        **inputs,
+        "certRequestPem": _pem(csr.public_bytes(serialization.Encoding.PEM)),
+        "keyAlgorithm": _algorithm_name(key),
+    }
 
 
 def locally_signed_cert(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,8 +246,15 @@ def locally_signed_cert(inputs: Mapping[str, Any]) -> dict[str, Any]:
         ca_key_id: bytes | None = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound:
         ca_key_id = None
-    outputs = _certificate(inputs, subject=csr.subject, public_key=csr.public_key(), sans=sans,
-                           issuer=ca_cert.subject, signing_key=ca_key, issuer_key_id=ca_key_id)
+    outputs = _certificate(
+        inputs,
+        subject=csr.subject,
+        public_key=csr.public_key(),
+        sans=sans,
+        issuer=ca_cert.subject,
+        signing_key=ca_key,
+        issuer_key_id=ca_key_id,
+    )
     return {**outputs, "caKeyAlgorithm": _algorithm_name(ca_key)}
 
 

@@ -21,7 +21,7 @@ def stack_values(stack: str = "dev") -> dict[str, Any]:
     """The stack's config as plain values (`key` -> value), defaults from Pulumi.yaml included."""
     config = load_stack_config(PROJECT_DIR, stack)
     prefix = f"{PROJECT}:"
-    return {k[len(prefix):]: _decode(v) for k, v in config.values.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: _decode(v) for k, v in config.values.items() if k.startswith(prefix)}
 
 
 def _decode(text: str) -> Any:

@@ -30,7 +30,8 @@ def crd_schema(file: str, version: str) -> dict[str, Any]:
     schema = copy.deepcopy(served["schema"]["openAPIV3Schema"])
     _make_strict(schema)
     schema.setdefault("properties", {}).update(
-        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"})
+        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
+    )
     return schema
 
 
@@ -38,8 +39,12 @@ def _make_strict(node: Any) -> None:
     if isinstance(node, dict):
         for key in [k for k, v in node.items() if v is None]:
             del node[key]  # the Route CRD carries `anyOf: null`
-        if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node \
-                and not node.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            node.get("type") == "object"
+            and "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         for value in node.values():
             _make_strict(value)

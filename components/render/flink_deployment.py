@@ -9,7 +9,17 @@ KIND = "FlinkDeployment"
 # What the operator 1.15 CRD accepts, and the subset this project supports: the TLS keys it writes
 # (keystore-type, truststore-type, algorithms) exist from Flink 1.20 on.
 CRD_FLINK_VERSIONS = (
-    "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2",
+    "v1_13",
+    "v1_14",
+    "v1_15",
+    "v1_16",
+    "v1_17",
+    "v1_18",
+    "v1_19",
+    "v1_20",
+    "v2_0",
+    "v2_1",
+    "v2_2",
 )
 SUPPORTED_FLINK_VERSIONS = ("v1_20", "v2_0", "v2_1", "v2_2")
 

@@ -237,7 +237,10 @@ def java_keystore(*, private_key_pem: str, certificate_chain_pems: Sequence[str]
 def java_truststore(
     *, trusted_certificate_pems: Sequence[str], password: str, aliases: Sequence[str] | None = None
 ) -> bytes:
-    """PKCS12 truststore Java reads as trustedCertEntry items (carries the Oracle trusted-key-usage bag attribute 2.16.840.1.113894.746875.1.1 with anyExtendedKeyUsage 2.5.29.37.0).
+    """PKCS12 truststore Java reads as trustedCertEntry items.
+
+    Each certificate bag carries the Oracle trusted-key-usage attribute (2.16.840.1.113894.746875.1.1
+    with anyExtendedKeyUsage 2.5.29.37.0): without it Java sees a key-less certificate as no entry at all.
 
     Output is a pure function of the arguments. One PEM certificate per element;
     ``aliases`` (default ``ca-0``, ``ca-1``, ...) become friendly names: non-empty, one per
@@ -258,5 +261,7 @@ def java_truststore(
     seed = _salt_seed(secret, b"".join(ders))
     # Without this attribute Java ignores key-less certificate bags entirely.
     trusted = _attr(_OID_ORACLE_TRUSTED_KEY_USAGE, _oid(_OID_ANY_EXTENDED_KEY_USAGE))
-    bags = [_cert_bag(der, [_attr(_OID_FRIENDLY_NAME, _bmp(name)), trusted]) for der, name in zip(ders, names)]
+    bags = [
+        _cert_bag(der, [_attr(_OID_FRIENDLY_NAME, _bmp(name)), trusted]) for der, name in zip(ders, names, strict=True)
+    ]
     return _pfx([_encrypted_content_info(_seq(*bags), secret, seed)], password, seed)

@@ -17,25 +17,34 @@ def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str
     cluster: another deployment's internal certificate is simply not in this truststore.
     """
     return {
-        names.KEYSTORE_FILE: _b64(java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem],
-                                                password=password, alias=alias)),
-        names.TRUSTSTORE_FILE: _b64(java_truststore(trusted_certificate_pems=[cert_pem], password=password,
-                                                    aliases=[alias])),
+        names.KEYSTORE_FILE: _b64(
+            java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem], password=password, alias=alias)
+        ),
+        names.TRUSTSTORE_FILE: _b64(
+            java_truststore(trusted_certificate_pems=[cert_pem], password=password, aliases=[alias])
+        ),
     }
 
 
 def rest_tls_files(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> dict[str, str]:
     """REST TLS files (Secret `data`): server keystore with its chain, CA truststore for REST clients, the CA in PEM."""
     return {
-        names.KEYSTORE_FILE: _b64(java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem],
-                                                password=password, alias=alias)),
-        names.TRUSTSTORE_FILE: _b64(java_truststore(trusted_certificate_pems=[ca_pem], password=password,
-                                                    aliases=["ca"])),
+        names.KEYSTORE_FILE: _b64(
+            java_keystore(
+                private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
+            )
+        ),
+        names.TRUSTSTORE_FILE: _b64(
+            java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["ca"])
+        ),
         names.CA_CERT_FILE: _b64(ca_pem),
     }
 
 
 def operator_truststore_files(*, ca_pem: str, password: str) -> dict[str, str]:
     """The operator's truststore. The Helm chart mounts it as truststore.jks; Java's JKS loader reads PKCS12 too."""
-    return {"truststore.jks": _b64(java_truststore(trusted_certificate_pems=[ca_pem], password=password,
-                                                   aliases=["secure-flink-ca"]))}
+    return {
+        "truststore.jks": _b64(
+            java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["secure-flink-ca"])
+        )
+    }

@@ -27,9 +27,11 @@ def test_unchanged_stack_changes_nothing_on_second_up():
 def _randomized_keystore(*, private_key_pem, certificate_chain_pems, password, alias):
     key = serialization.load_pem_private_key(private_key_pem.encode(), None)
     from cryptography import x509
+
     certs = [x509.load_pem_x509_certificate(p.encode()) for p in certificate_chain_pems]
-    return pkcs12.serialize_key_and_certificates(alias.encode(), key, certs[0], certs[1:],
-                                                 serialization.BestAvailableEncryption(password.encode()))
+    return pkcs12.serialize_key_and_certificates(
+        alias.encode(), key, certs[0], certs[1:], serialization.BestAvailableEncryption(password.encode())
+    )
 
 
 def test_a_store_rebuilt_with_fresh_randomness_is_caught(monkeypatch):

@@ -97,8 +97,9 @@ def test_flink_configuration_merges_tls_fragment_user_options_and_mounts(dev):
     assert conf["web.submit.enable"] == "false", "application clusters take no jar uploads"
     assert conf["security.ssl.internal.keystore-password"] == conf["security.ssl.internal.key-password"]
     secrets = {r.name: r.outputs["metadata"]["name"] for r in dev.by_type(SECRET)}
-    assert conf["kubernetes.secrets"] == names.secret_mount_list({
-        secrets["etl-tls-internal"]: names.INTERNAL_TLS_MOUNT, secrets["etl-tls-rest"]: names.REST_TLS_MOUNT})
+    assert conf["kubernetes.secrets"] == names.secret_mount_list(
+        {secrets["etl-tls-internal"]: names.INTERNAL_TLS_MOUNT, secrets["etl-tls-rest"]: names.REST_TLS_MOUNT}
+    )
     session = next(r for r in dev.by_type(FLINK_DEPLOYMENT) if r.name == "adhoc").inputs["spec"]
     assert "web.submit.enable" not in session["flinkConfiguration"], "session clusters need jar upload"
     assert "job" not in session
@@ -117,8 +118,10 @@ def _store(secret, file: str, password: str) -> tuple:
 
 
 def _passwords(result: RunResult, component: str) -> tuple[str, str]:
-    return (one(result, f"{component}-internal-password").outputs["result"],
-            one(result, f"{component}-rest-password").outputs["result"])
+    return (
+        one(result, f"{component}-internal-password").outputs["result"],
+        one(result, f"{component}-rest-password").outputs["result"],
+    )
 
 
 def test_internal_truststore_trusts_only_its_own_deployment(dev):
@@ -129,7 +132,7 @@ def test_internal_truststore_trusts_only_its_own_deployment(dev):
         keystore = _store(secret, names.KEYSTORE_FILE, internal_password)
         truststore = _store(secret, names.TRUSTSTORE_FILE, internal_password)
         stores[deployment] = (keystore.cert.certificate, [c.certificate for c in truststore.additional_certs])
-    for deployment, (own_cert, trusted) in stores.items():
+    for own_cert, trusted in stores.values():
         assert trusted == [own_cert]
     assert stores["etl"][0] != stores["adhoc"][0]
 
@@ -141,7 +144,8 @@ def test_rest_certificate_is_ca_signed_for_every_service_name(dev):
     sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert sans == names.rest_dns_names("etl", "flink")
     assert leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage(
-        [ExtendedKeyUsageOID.SERVER_AUTH])
+        [ExtendedKeyUsageOID.SERVER_AUTH]
+    )
     ca = x509.load_pem_x509_certificate(dev.outputs["caCertificate"].encode())
     leaf.verify_directly_issued_by(ca)
     assert [c.certificate for c in keystore.additional_certs] == [ca], "the chain is served with the leaf"
@@ -155,8 +159,9 @@ def test_operator_trust_lands_where_the_helm_chart_mounts_it(dev):
     assert password.type == "random:index/randomPassword:RandomPassword"
     secret = one(dev, "operator-trust-password-secret")
     assert secret.inputs["metadata"]["name"] == "operator-certificate-password"
-    store = pkcs12.load_pkcs12(base64.b64decode(truststore.inputs["data"]["truststore.jks"]),
-                               password.outputs["result"].encode())
+    store = pkcs12.load_pkcs12(
+        base64.b64decode(truststore.inputs["data"]["truststore.jks"]), password.outputs["result"].encode()
+    )
     ca = x509.load_pem_x509_certificate(dev.outputs["caCertificate"].encode())
     assert [c.certificate for c in store.additional_certs] == [ca]
 
@@ -174,5 +179,6 @@ def test_ecdsa_keys_bring_ecdsa_cipher_suites():
     assert key.inputs["algorithm"] == "ECDSA" and key.inputs["ecdsaCurve"] == "P256"
     conf = next(r for r in result.by_type(FLINK_DEPLOYMENT) if r.name == "etl").inputs["spec"]["flinkConfiguration"]
     assert conf["security.ssl.algorithms"] == (
-        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+    )
     assert conf["security.ssl.protocol"] == "TLSv1.2"

@@ -65,11 +65,13 @@ def lay_out_mounts(result: RunResult, deployment: str, root: Path) -> dict[str, 
 
 def localized_configuration(configuration: dict[str, str], mounts: dict[str, Path]) -> dict[str, str]:
     """The rendered configuration with mount-path prefixes pointing at the local copies."""
+
     def localize(value: str) -> str:
         for path, local in mounts.items():
             if value.startswith(path + "/"):
-                return str(local) + value[len(path):]
+                return str(local) + value[len(path) :]
         return value
+
     return {key: localize(value) for key, value in configuration.items()}
 
 
@@ -131,15 +133,21 @@ class LocalFlinkCluster:
         spec = deployment_spec(result, deployment)
         mounts = lay_out_mounts(result, deployment, workdir / "pod")
         configuration = localized_configuration(spec["flinkConfiguration"], mounts)
-        configuration.update({
-            "jobmanager.rpc.address": LOOPBACK, "jobmanager.bind-host": LOOPBACK,
-            "taskmanager.host": LOOPBACK, "taskmanager.bind-host": LOOPBACK,
-            "rest.address": LOOPBACK, "rest.bind-address": LOOPBACK,
-            "rest.port": str(free_port()), "jobmanager.rpc.port": str(free_port()),
-            "blob.server.port": str(free_port()),
-            "jobmanager.memory.process.size": spec["jobManager"]["resource"]["memory"],
-            "taskmanager.memory.process.size": spec["taskManager"]["resource"]["memory"],
-        })
+        configuration.update(
+            {
+                "jobmanager.rpc.address": LOOPBACK,
+                "jobmanager.bind-host": LOOPBACK,
+                "taskmanager.host": LOOPBACK,
+                "taskmanager.bind-host": LOOPBACK,
+                "rest.address": LOOPBACK,
+                "rest.bind-address": LOOPBACK,
+                "rest.port": str(free_port()),
+                "jobmanager.rpc.port": str(free_port()),
+                "blob.server.port": str(free_port()),
+                "jobmanager.memory.process.size": spec["jobManager"]["resource"]["memory"],
+                "taskmanager.memory.process.size": spec["taskManager"]["resource"]["memory"],
+            }
+        )
         return cls(workdir=workdir, configuration=configuration)
 
     def _conf_dir(self, name: str, overrides: dict[str, str]) -> Path:
@@ -156,11 +164,20 @@ class LocalFlinkCluster:
         conf_dir = self._conf_dir(name, overrides or {})
         log_dir = self.workdir / f"log-{name}"
         log_dir.mkdir(exist_ok=True)
-        env = {**os.environ, "FLINK_CONF_DIR": str(conf_dir), "FLINK_LOG_DIR": str(log_dir),
-               "FLINK_PID_DIR": str(self.workdir)}
+        env = {
+            **os.environ,
+            "FLINK_CONF_DIR": str(conf_dir),
+            "FLINK_LOG_DIR": str(log_dir),
+            "FLINK_PID_DIR": str(self.workdir),
+        }
         with open(log_dir / "console.out", "wb") as console:
-            process = subprocess.Popen([str(self.home / "bin" / f"{kind}.sh"), "start-foreground"], env=env,
-                                       stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                [str(self.home / "bin" / f"{kind}.sh"), "start-foreground"],
+                env=env,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started = FlinkProcess(kind, process, log_dir)
         self.processes.append(started)
         return started
@@ -172,8 +189,9 @@ class LocalFlinkCluster:
     def overview(self, ca_file: Path, server_name: str) -> dict[str, Any]:
         return json.loads(rest_get(self.rest_port, "/overview", ca_file, server_name))
 
-    def wait_for_taskmanagers(self, count: int, ca_file: Path, server_name: str,
-                              timeout: float = STARTUP_SECONDS) -> float:
+    def wait_for_taskmanagers(
+        self, count: int, ca_file: Path, server_name: str, timeout: float = STARTUP_SECONDS
+    ) -> float:
         """Seconds until the REST API reports `count` TaskManagers; raises TimeoutError otherwise."""
         start = time.monotonic()
         while time.monotonic() - start < timeout:
@@ -196,8 +214,10 @@ def tls_context(ca_file: Path, *, cert: Path | None = None, key: Path | None = N
 def rest_get(port: int, path: str, ca_file: Path, server_name: str, timeout: float = 5) -> str:
     """GET over HTTPS to 127.0.0.1, verifying the certificate against `ca_file` for `server_name`."""
     context = tls_context(ca_file)
-    with socket.create_connection((LOOPBACK, port), timeout=timeout) as raw, \
-            context.wrap_socket(raw, server_hostname=server_name) as tls:
+    with (
+        socket.create_connection((LOOPBACK, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
         tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
         response = b""
         while chunk := tls.recv(65536):
@@ -219,7 +239,7 @@ def _unchunk(body: bytes) -> bytes:
         if size == 0:
             break
         out += rest[:size]
-        body = rest[size + 2:]
+        body = rest[size + 2 :]
     return out
 
 

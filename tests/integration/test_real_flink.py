@@ -47,8 +47,11 @@ def write_pem_identity(keystore: Path, password: str, directory: Path) -> tuple[
     store = pkcs12.load_pkcs12(keystore.read_bytes(), password.encode())
     cert, key = directory / "client.crt", directory / "client.key"
     cert.write_bytes(store.cert.certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(store.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
+    key.write_bytes(
+        store.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert, key
 
 
@@ -56,8 +59,11 @@ class RunningCluster:
     def __init__(self, result: RunResult, cluster: LocalFlinkCluster, ca_file: Path, startup: dict[str, float]):
         self.result, self.cluster, self.ca_file, self.startup = result, cluster, ca_file, startup
         conf = cluster.configuration
-        self.identity = write_pem_identity(Path(conf["security.ssl.internal.keystore"]),
-                                           conf["security.ssl.internal.keystore-password"], cluster.workdir)
+        self.identity = write_pem_identity(
+            Path(conf["security.ssl.internal.keystore"]),
+            conf["security.ssl.internal.keystore-password"],
+            cluster.workdir,
+        )
 
 
 def start_cluster(result: RunResult, workdir: Path) -> RunningCluster:
@@ -73,9 +79,16 @@ def start_cluster(result: RunResult, workdir: Path) -> RunningCluster:
     except BaseException:
         cluster.stop()
         raise
-    return RunningCluster(result, cluster, ca_file,
-                          {"jobmanager_rest_seconds": rest_up, "taskmanager_registered_seconds": registered,
-                           "total_seconds": time.monotonic() - began})
+    return RunningCluster(
+        result,
+        cluster,
+        ca_file,
+        {
+            "jobmanager_rest_seconds": rest_up,
+            "taskmanager_registered_seconds": registered,
+            "total_seconds": time.monotonic() - began,
+        },
+    )
 
 
 def run_and_measure(protocol: str, tmp_path_factory) -> Iterator[RunningCluster]:
@@ -87,8 +100,9 @@ def run_and_measure(protocol: str, tmp_path_factory) -> Iterator[RunningCluster]
         rss = {p.kind: round(p.peak_rss_mb()) for p in cluster.cluster.processes}
         cluster.cluster.stop()
         MEASUREMENTS.mkdir(parents=True, exist_ok=True)
-        (MEASUREMENTS / f"real_flink_{protocol}.json").write_text(json.dumps(
-            {**{k: round(v, 1) for k, v in cluster.startup.items()}, "peak_rss_mb": rss}, indent=2))
+        (MEASUREMENTS / f"real_flink_{protocol}.json").write_text(
+            json.dumps({**{k: round(v, 1) for k, v in cluster.startup.items()}, "peak_rss_mb": rss}, indent=2)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +157,10 @@ def test_taskmanager_with_another_deployments_material_never_registers(default_c
     overrides = {
         "security.ssl.internal.keystore": str(local / names.KEYSTORE_FILE),
         "security.ssl.internal.truststore": str(local / names.TRUSTSTORE_FILE),
-        **{f"security.ssl.internal.{k}": other_spec[f"security.ssl.internal.{k}"]
-           for k in ("keystore-password", "key-password", "truststore-password")},
+        **{
+            f"security.ssl.internal.{k}": other_spec[f"security.ssl.internal.{k}"]
+            for k in ("keystore-password", "key-password", "truststore-password")
+        },
     }
     rogue = running.cluster.start("taskmanager", "rogue-tm", overrides)
     try:
@@ -200,10 +216,15 @@ def test_rest_endpoint_ignores_the_configured_suites_as_flink_39969_reports(runn
     # defaults, not security.ssl.protocol/algorithms. If this starts failing, Flink fixed it: update the README.
     port = running.cluster.rest_port
     protocol, _ = configured(running)
-    outside = {f"{v} {c}" for v, ciphers in UNCONFIGURED_PROBES.items() for c in ciphers
-               if accepted(tools, port, running.identity, v, c)}
-    outside |= {v for v in ("tls1_2", "tls1_3") if v != VERSIONS[protocol]
-                and accepted(tools, port, running.identity, v)}
+    outside = {
+        f"{v} {c}"
+        for v, ciphers in UNCONFIGURED_PROBES.items()
+        for c in ciphers
+        if accepted(tools, port, running.identity, v, c)
+    }
+    outside |= {
+        v for v in ("tls1_2", "tls1_3") if v != VERSIONS[protocol] and accepted(tools, port, running.identity, v)
+    }
     assert outside >= {"tls1_2 ECDHE-RSA-AES128-SHA", "tls1_2 AES128-GCM-SHA256"}, outside
     assert not accepted(tools, port, running.identity, "tls1_1"), "TLS 1.1 stays off (JDK default)"
     MEASUREMENTS.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,15 @@ class Handshake:
     cipher: str | None
 
 
-def handshake(openssl: str, port: int, *, version: str, cipher: str | None = None,
-              cert: Path | None = None, key: Path | None = None) -> Handshake:
+def handshake(
+    openssl: str,
+    port: int,
+    *,
+    version: str,
+    cipher: str | None = None,
+    cert: Path | None = None,
+    key: Path | None = None,
+) -> Handshake:
     """One handshake offering only `version` (tls1_2, tls1_3, ...) and, if given, only `cipher`.
 
     `cipher` is an OpenSSL TLS 1.2 cipher name or a TLS 1.3 suite name (TLS_...).

@@ -58,7 +58,7 @@ def _new_key(algorithm: str):
 
 
 def _issue(subject_cn, public_key, issuer_cn, issuer_key, *, is_ca: bool, rsa_leaf: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
@@ -78,12 +78,19 @@ def _issue(subject_cn, public_key, issuer_cn, issuer_key, *, is_ca: bool, rsa_le
             critical=True,
         )
     else:
-        builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, key_encipherment=rsa_leaf, key_cert_sign=False, crl_sign=False, **usage),
-            critical=True,
-        ).add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        ).add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        builder = (
+            builder.add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, key_encipherment=rsa_leaf, key_cert_sign=False, crl_sign=False, **usage
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -246,7 +253,9 @@ def test_keystore_rejects_element_holding_several_certificates(pki):
 
 def test_keystore_rejects_single_string_instead_of_sequence(pki):
     with pytest.raises(TypeError, match="certificate_chain_pems"):
-        java_keystore(private_key_pem=pki.leaf_key_pem, certificate_chain_pems=pki.leaf_pem, password=PASSWORD, alias="a")
+        java_keystore(
+            private_key_pem=pki.leaf_key_pem, certificate_chain_pems=pki.leaf_pem, password=PASSWORD, alias="a"
+        )
 
 
 def test_truststore_rejects_empty_certificate_list():
@@ -361,7 +370,8 @@ public class TlsCheck {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         InetAddress loopback = InetAddress.getLoopbackAddress();
-        try (SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 1, loopback)) {
+        var factory = ctx.getServerSocketFactory();
+        try (SSLServerSocket server = (SSLServerSocket) factory.createServerSocket(0, 1, loopback)) {
             server.setNeedClientAuth(true);  // mutual TLS, as Flink's internal connectivity uses
             server.setSoTimeout(20000);
             AtomicReference<Throwable> serverError = new AtomicReference<>();
@@ -398,7 +408,14 @@ def _run_tls_check(tmp_path: Path, keystore: bytes, truststore: bytes) -> subpro
     source.write_text(TLS_CHECK_JAVA)
     (tmp_path / "keystore.p12").write_bytes(keystore)
     (tmp_path / "truststore.p12").write_bytes(truststore)
-    command = [java, str(source), str(tmp_path / "keystore.p12"), PASSWORD, str(tmp_path / "truststore.p12"), "trust-pw"]
+    command = [
+        java,
+        str(source),
+        str(tmp_path / "keystore.p12"),
+        PASSWORD,
+        str(tmp_path / "truststore.p12"),
+        "trust-pw",
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 

@@ -8,8 +8,23 @@ import pytest
 from tests.conftest import PROJECT_DIR
 
 PURE_MODULES = sorted((PROJECT_DIR / "components" / "render").glob("*.py")) + [PROJECT_DIR / "settings.py"]
-FORBIDDEN_MODULES = {"pulumi", "pulumi_kubernetes", "pulumi_tls", "pulumi_random", "random", "secrets", "time",
-                     "datetime", "os", "subprocess", "socket", "uuid", "pathlib", "shutil", "tempfile"}
+FORBIDDEN_MODULES = {
+    "pulumi",
+    "pulumi_kubernetes",
+    "pulumi_tls",
+    "pulumi_random",
+    "random",
+    "secrets",
+    "time",
+    "datetime",
+    "os",
+    "subprocess",
+    "socket",
+    "uuid",
+    "pathlib",
+    "shutil",
+    "tempfile",
+}
 FORBIDDEN_CALLS = {"open", "input", "print"}
 
 

@@ -19,7 +19,11 @@ def rendered(request, tmp_path_factory) -> tuple[str, Path, subprocess.Completed
     out = tmp_path_factory.mktemp(f"render-{request.param}")
     completed = subprocess.run(
         [sys.executable, "-m", "offline.render", "--stack", request.param, "--out", str(out)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr
     return request.param, out, completed
 
@@ -76,8 +80,7 @@ def test_secret_values_are_redacted_by_default(rendered):
 def test_show_secrets_reveals_real_material(tmp_path):
     result = render.run_stack("dev")
     render.write_render(result, tmp_path, show_secrets=True)
-    secret = next(d for d in documents(tmp_path) if d["kind"] == "Secret" and "data" in d
-                  and "ca.crt" in d["data"])
+    secret = next(d for d in documents(tmp_path) if d["kind"] == "Secret" and "data" in d and "ca.crt" in d["data"])
     assert base64.b64decode(secret["data"]["ca.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")
 
 
@@ -96,7 +99,11 @@ def test_invalid_config_exits_non_zero_and_writes_nothing(tmp_path):
     try:
         completed = subprocess.run(
             [sys.executable, "-m", "offline.render", "--stack", "badtest", "--out", str(tmp_path / "out")],
-            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         stack_file.unlink()
     assert completed.returncode != 0
