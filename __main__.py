@@ -9,14 +9,21 @@ from components import (
     FlinkInternalTLSArgs,
     FlinkOperatorTrust,
     FlinkOperatorTrustArgs,
+    ProxyUser,
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
+    SecureFlinkUI,
+    SecureFlinkUIArgs,
 )
 from components.render import names
-from settings import read_settings
+from components.render.exposure import Exposure
+from components.render.proxy_workload import proxy_labels
+from settings import Platform, PulumiConfig, read_settings
 
-settings = read_settings(pulumi.Config())
+settings = read_settings(PulumiConfig())
 tls_settings = settings.tls
+ui_settings = settings.ui
+openshift = settings.platform is Platform.OPENSHIFT
 
 ca = CertificateAuthority(
     "stack-ca",
@@ -34,6 +41,8 @@ FlinkOperatorTrust(
     ),
 )
 
+ui_urls: dict[str, pulumi.Output[str]] = {}
+generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
 for deployment in settings.deployments:
     flink_tls = FlinkInternalTLS(
         f"{deployment.name}-tls",
@@ -47,7 +56,7 @@ for deployment in settings.deployments:
             rotation=tls_settings.rotation,
         ),
     )
-    SecureFlinkDeployment(
+    flink = SecureFlinkDeployment(
         deployment.name,
         SecureFlinkDeploymentArgs(
             namespace=settings.namespace,
@@ -60,13 +69,42 @@ for deployment in settings.deployments:
             job=deployment.job,
             configuration_fragments=[flink_tls.flink_configuration],
             secret_mounts=[flink_tls.secret_mounts, deployment.secret_mounts],
+            operator_namespace=settings.operator_namespace,
+            rest_client_labels=[proxy_labels(deployment.name)] if ui_settings.enabled else [],
             user_configuration=deployment.flink_configuration,
         ),
     )
+    if not ui_settings.enabled:
+        continue
+    ui = SecureFlinkUI(
+        f"{deployment.name}-ui",
+        SecureFlinkUIArgs(
+            deployment_name=deployment.name,
+            namespace=settings.namespace,
+            ca=ca,
+            flink_rest_ca_pem=flink_tls.rest_ca_pem,
+            users=[ProxyUser(name=u.name, password=u.password) for u in ui_settings.users],
+            hash_scheme=ui_settings.hash_scheme,
+            exposure=Exposure.ROUTE if openshift else Exposure.INGRESS,
+            host=names.ui_host(deployment.name, ui_settings.domain),
+            route_termination=ui_settings.route_termination,
+            ingress_class=ui_settings.ingress_class,
+            max_body_size=ui_settings.max_body_size,
+            image=ui_settings.proxy_image,
+            assign_uid=not openshift,
+            key=tls_settings.key,
+            lifetime=tls_settings.cert_lifetime,
+            rotation=tls_settings.rotation,
+            upstream=[flink.resource],
+        ),
+    )
+    ui_urls[deployment.name] = ui.url
+    generated_passwords[deployment.name] = ui.generated_passwords
 
 pulumi.export("caCertificate", ca.cert_pem)
 pulumi.export("platform", settings.platform.value)
-pulumi.export(
-    "restEndpoints",
-    {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments},
-)
+pulumi.export("restEndpoints", {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments})
+if ui_settings.enabled:
+    pulumi.export("uiUrls", ui_urls)
+    pulumi.export("uiUsers", [user.name for user in ui_settings.users])
+    pulumi.export("uiGeneratedPasswords", pulumi.Output.secret(generated_passwords))

@@ -1,9 +1,9 @@
 """The stack configuration, read once, validated whole, returned as frozen typed settings.
 
-This is the only module that reads stack config. It takes anything with `get(key) -> str | None`
-(a `pulumi.Config` in the program, a dict-backed reader in tests) so that validation runs, and
-fails, before the program registers a single resource. Defaults of top-level keys live in
-`Pulumi.yaml` only; defaults of fields inside `deployments` items live here.
+This is the only module that reads stack config. It takes a ConfigSource (`PulumiConfig` in the
+program, `MappingConfig` in tests) so that validation runs, and fails, before the program registers a
+single resource. Defaults of top-level keys live in `Pulumi.yaml` only; defaults of fields inside
+`deployments` and `uiUsers` items live here.
 """
 
 import json
@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
+import pulumi
+from pulumi.runtime.config import is_config_secret
+
 from components.render import flink_conf, names
+from components.render.exposure import Termination
 from components.render.flink_deployment import (
     CRD_FLINK_VERSIONS,
     SUPPORTED_FLINK_VERSIONS,
@@ -22,6 +26,7 @@ from components.render.flink_deployment import (
     ProcessResources,
     UpgradeMode,
 )
+from components.render.htpasswd import HashScheme, password_problems, username_problem
 from components.render.tls_policy import (
     ECDSA_CURVES,
     RSA_KEY_SIZES,
@@ -38,6 +43,21 @@ E = TypeVar("E", bound=Enum)
 
 class ConfigSource(Protocol):
     def get(self, key: str) -> str | None: ...
+
+    def is_secret(self, key: str) -> bool: ...
+
+
+class PulumiConfig:
+    """The stack's configuration as the Pulumi CLI hands it to the program."""
+
+    def __init__(self) -> None:
+        self._config = pulumi.Config()
+
+    def get(self, key: str) -> str | None:
+        return self._config.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return is_config_secret(self._config.full_key(key))
 
 
 class Platform(str, Enum):
@@ -90,12 +110,33 @@ class DeploymentSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UiUser:
+    name: str
+    password: str | None = field(default=None, repr=False)
+    """Set by the user as secret config, or None: the stack generates one."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UiSettings:
+    enabled: bool
+    users: tuple[UiUser, ...]
+    hash_scheme: HashScheme
+    domain: str | None
+    """UI hosts are `<deployment>.<domain>`; None: OpenShift assigns Route hosts, an Ingress has no host."""
+    route_termination: Termination
+    ingress_class: str
+    max_body_size: str
+    proxy_image: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackSettings:
     platform: Platform
     namespace: str
     operator_namespace: str
     tls: TlsSettings
     deployments: tuple[DeploymentSettings, ...]
+    ui: UiSettings
 
 
 MEMORY_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(b|k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
@@ -198,7 +239,8 @@ def _set_hint(path: str, example: str) -> str:
 def read_settings(config: ConfigSource) -> StackSettings:
     """Read and validate the whole stack configuration; raise ConfigError listing every problem."""
     reader = _Reader()
-    raw = {key: config.get(key) for key in TOP_LEVEL_KEYS}
+    raw: dict[str, Any] = {key: config.get(key) for key in TOP_LEVEL_KEYS}
+    raw[SECRET_USERS_MARK] = config.is_secret("uiUsers")
     for key, value in raw.items():
         if value is None:
             reader.fail(
@@ -221,10 +263,16 @@ def _build(reader: _Reader, raw: Mapping[str, str | None]) -> StackSettings | No
     operator_namespace = _namespace(reader, "operatorNamespace", raw["operatorNamespace"])
     tls = _tls(reader, raw)
     deployments = _deployments(reader, raw["deployments"])
-    if None in (platform, namespace, operator_namespace, tls, deployments):
+    ui = _ui(reader, raw, platform, deployments)
+    if None in (platform, namespace, operator_namespace, tls, deployments, ui):
         return None
     return StackSettings(
-        platform=platform, namespace=namespace, operator_namespace=operator_namespace, tls=tls, deployments=deployments
+        ui=ui,
+        platform=platform,
+        namespace=namespace,
+        operator_namespace=operator_namespace,
+        tls=tls,
+        deployments=deployments,
     )
 
 
@@ -547,6 +595,112 @@ def _secret_mounts(reader: _Reader, key: str, value: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+SECRET_USERS_MARK = "uiUsers (secret)"
+USER_FIELDS = frozenset({"name", "password"})
+DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NGINX_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
+
+def _ui(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    platform: Platform | None,
+    deployments: tuple[DeploymentSettings, ...] | None,
+) -> UiSettings | None:
+    before = len(reader.problems)
+    enabled = raw["uiEnabled"]
+    if enabled not in ("true", "false"):
+        reader.fail("uiEnabled", enabled, "must be true or false", "pulumi config set uiEnabled true")
+    users = _ui_users(reader, raw["uiUsers"], bool(raw[SECRET_USERS_MARK]))
+    scheme = reader.enum("uiHashScheme", raw["uiHashScheme"], HashScheme, "pulumi config set uiHashScheme ssha")
+    termination = reader.enum(
+        "uiRouteTermination", raw["uiRouteTermination"], Termination, "pulumi config set uiRouteTermination passthrough"
+    )
+    domain = _ui_domain(reader, raw["uiDomain"] or None, deployments or ())
+    if platform is Platform.OPENSHIFT and termination is Termination.PASSTHROUGH and domain is None:
+        reader.fail(
+            "uiDomain",
+            raw["uiDomain"],
+            "is required with a passthrough Route: the proxy serves the "
+            "certificate itself, so it must know the host the router sends",
+            "pulumi config set uiDomain apps.mycluster.example.com (or uiRouteTermination reencrypt)",
+        )
+    ingress_class = raw["uiIngressClass"]
+    if not isinstance(ingress_class, str) or not names.is_dns1123_label(ingress_class):
+        reader.fail(
+            "uiIngressClass", ingress_class, "must be an IngressClass name", "pulumi config set uiIngressClass nginx"
+        )
+    body = raw["uiMaxBodySize"]
+    if not isinstance(body, str) or not NGINX_SIZE.match(body):
+        reader.fail("uiMaxBodySize", body, "must be an nginx size such as 256m", "pulumi config set uiMaxBodySize 256m")
+    image = _image(reader, "uiProxyImage", raw["uiProxyImage"])
+    if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
+        return None
+    return UiSettings(
+        enabled=enabled == "true",
+        users=users,
+        hash_scheme=scheme,
+        domain=domain,
+        route_termination=termination,
+        ingress_class=ingress_class,
+        max_body_size=body,
+        proxy_image=image,
+    )
+
+
+def _ui_users(reader: _Reader, text: str | None, secret: bool) -> tuple[UiUser, ...] | None:
+    items = _json(reader, "uiUsers", text)
+    if not isinstance(items, list) or not items:
+        reader.fail("uiUsers", items, "must be a non-empty list of users", _set_hint("uiUsers[0].name", "admin"))
+        return None
+    users, seen = [], set()
+    for i, item in enumerate(items):
+        key = f"uiUsers[{i}]"
+        if not isinstance(item, dict):
+            reader.fail(key, item, "must be a map with name (and password)", _set_hint(f"{key}.name", "admin"))
+            continue
+        reader.unknown_fields(key, item, USER_FIELDS)
+        name, password = item.get("name"), item.get("password")
+        problem = username_problem(name) if isinstance(name, str) else "must be a string"
+        if problem:
+            reader.fail(f"{key}.name", name, problem, _set_hint(f"{key}.name", "admin"))
+        elif name in seen:
+            reader.fail(f"{key}.name", name, "is listed twice", "give every user a unique name")
+        seen.add(name)
+        users.append(UiUser(name=str(name), password=_user_password(reader, key, name, password, secret)))
+    return tuple(users)
+
+
+def _user_password(reader: _Reader, key: str, name: object, password: object, secret: bool) -> str | None:
+    if password is None:
+        return None
+    fix = f"pulumi config set --secret --path '{key}.password' <password>  (or remove it: the stack generates one)"
+    if not secret:
+        # The value is in plain text in Pulumi.<stack>.yaml: never echo it.
+        reader.fail(f"{key}.password", "[not shown]", "is not encrypted", fix)
+        return None
+    problems = password_problems(str(name), password) if isinstance(password, str) else ["must be a string"]
+    if problems:
+        reader.fail(f"{key}.password", "[secret]", "is too weak: " + "; ".join(problems), fix)
+        return None
+    return password
+
+
+def _ui_domain(reader: _Reader, domain: str | None, deployments: tuple[DeploymentSettings, ...]) -> str | None:
+    if domain is None:
+        return None
+    longest = max((len(d.name) for d in deployments), default=0)
+    if not DOMAIN.match(domain) or longest + 1 + len(domain) > 253:
+        reader.fail(
+            "uiDomain",
+            domain,
+            "must be a DNS domain without scheme, port or path (UI hosts are <deployment>.<uiDomain>)",
+            "pulumi config set uiDomain flink.apps.example.com",
+        )
+        return None
+    return domain
+
+
 TOP_LEVEL_KEYS = (
     "platform",
     "namespace",
@@ -560,14 +714,26 @@ TOP_LEVEL_KEYS = (
     "certEarlyRenewalHours",
     "tlsRotation",
     "deployments",
+    "uiEnabled",
+    "uiUsers",
+    "uiHashScheme",
+    "uiDomain",
+    "uiRouteTermination",
+    "uiIngressClass",
+    "uiMaxBodySize",
+    "uiProxyImage",
 )
 
 
 class MappingConfig:
     """A ConfigSource over plain values, handing them over as the Pulumi CLI does: as strings."""
 
-    def __init__(self, values: Mapping[str, object]) -> None:
+    def __init__(self, values: Mapping[str, object], secret_keys: tuple[str, ...] = ()) -> None:
         self._values = values
+        self._secret_keys = secret_keys
+
+    def is_secret(self, key: str) -> bool:
+        return key in self._secret_keys
 
     def get(self, key: str) -> str | None:
         value = self._values.get(key)

@@ -10,6 +10,7 @@ from components.secure_flink_deployment import (
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
 )
+from components.secure_flink_ui import ProxyUser, SecureFlinkUI, SecureFlinkUIArgs
 
 __all__ = [
     "CertificateAuthority",
@@ -20,4 +21,7 @@ __all__ = [
     "FlinkOperatorTrustArgs",
     "SecureFlinkDeployment",
     "SecureFlinkDeploymentArgs",
+    "ProxyUser",
+    "SecureFlinkUI",
+    "SecureFlinkUIArgs",
 ]

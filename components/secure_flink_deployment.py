@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 from components.render import flink_deployment, names
 from components.render.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
 from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
+from components.render.network_policy import jobmanager_ingress_policy
 
 TYPE = "secureflink:index:SecureFlinkDeployment"
 
@@ -27,12 +28,17 @@ class SecureFlinkDeploymentArgs:
     """Fragments owned by other components (e.g. FlinkInternalTLS); no key may appear twice."""
     secret_mounts: Sequence[pulumi.Input[Mapping[str, str]]]
     """Secret name -> path maps, joined into `kubernetes.secrets`."""
+    operator_namespace: str
+    """The operator calls the REST endpoint from there; the NetworkPolicy lets it."""
+    rest_client_labels: Sequence[Mapping[str, str]] = ()
+    """Pod labels of the other clients allowed on the REST port (the UI proxies)."""
     user_configuration: Mapping[str, str] = field(default_factory=dict)
     """The user's own flinkConfiguration; it may override hardening defaults, never a fragment's key."""
 
 
 class SecureFlinkDeployment(pulumi.ComponentResource):
-    """Creates the FlinkDeployment (flink.apache.org/v1beta1) named after the component.
+    """Creates the FlinkDeployment (flink.apache.org/v1beta1) named after the component, and a
+    NetworkPolicy that opens its JobManager's REST port only to the given clients and the operator.
 
     Pulumi waits until the operator reports the JobManager READY (`pulumi.com/waitFor`). The
     spec holds keystore passwords (Flink reads them only from its configuration), so it is
@@ -58,6 +64,16 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
             },
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["status"]),
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-jobmanager",
+            metadata={"namespace": args.namespace, "labels": names.labels(name, "flink")},
+            spec=jobmanager_ingress_policy(
+                deployment=name,
+                operator_namespace=args.operator_namespace,
+                rest_client_labels=args.rest_client_labels,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"name": self.resource.metadata["name"]})
 

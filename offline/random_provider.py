@@ -40,3 +40,13 @@ def random_password(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CREATE = {"random:index/randomPassword:RandomPassword": random_password}
+
+
+def random_string(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """RandomString: the same character rules as RandomPassword, and not secret."""
+    outputs = random_password(inputs)
+    del outputs["bcryptHash"]
+    return outputs
+
+
+CREATE["random:index/randomString:RandomString"] = random_string

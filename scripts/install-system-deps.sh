@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-component tests run, from Debian packages, when it is missing:
-# a Java 17 JDK (Flink, keytool, single-file Java checks), openssl and curl.
+# a Java 17 JDK (Flink, keytool, single-file Java checks), nginx (the proxy), wrk (the benchmark),
+# openssl, curl and setpriv (to run nginx as an unprivileged user).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,9 @@ java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | he
 if ! command -v javac >/dev/null || [ "$(java_major)" -lt 17 ] 2>/dev/null; then missing+=(openjdk-17-jdk-headless); fi
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v setpriv >/dev/null || missing+=(util-linux)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present: $(java -version 2>&1 | head -1)"

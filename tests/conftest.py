@@ -42,9 +42,10 @@ class StackRunner:
         self.engine = Engine(PROJECT_DIR, PROJECT, stack)
         self.values = stack_values(stack)
 
-    def up(self, **overrides: Any) -> RunResult:
+    def up(self, secret_keys: tuple[str, ...] = (), **overrides: Any) -> RunResult:
+        """One `pulumi up` with the stack's values changed by `overrides`; `secret_keys` were set with --secret."""
         values = {**copy.deepcopy(self.values), **overrides}
-        return self.engine.run(as_pulumi_config(values))
+        return self.engine.run(as_pulumi_config(values), tuple(f"{PROJECT}:{k}" for k in secret_keys))
 
 
 @pytest.fixture

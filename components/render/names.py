@@ -93,3 +93,50 @@ def labels(instance: str, component: str) -> dict[str, str]:
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/managed-by": "pulumi",
     }
+
+
+PROXY_PORT = 8443
+PROXY_ROOT = "/etc/nginx/secure-flink"
+PROXY_CONFIG_MOUNT = f"{PROXY_ROOT}/config"
+PROXY_TLS_MOUNT = f"{PROXY_ROOT}/tls"
+PROXY_AUTH_MOUNT = f"{PROXY_ROOT}/auth"
+PROXY_TEMP_DIR = "/tmp"
+NGINX_CONF_FILE = "nginx.conf"
+UPSTREAM_CA_FILE = "flink-ca.crt"
+HTPASSWD_FILE = "htpasswd"
+HEALTH_PATH = "/healthz"
+
+
+def ui_service(deployment: str) -> str:
+    """The proxy's Service (and its Route or Ingress)."""
+    return f"{deployment}-ui"
+
+
+def ui_host(deployment: str, domain: str | None) -> str | None:
+    return f"{deployment}.{domain}" if domain else None
+
+
+def ui_path_prefix(deployment: str, host: str | None) -> str:
+    """Where the UI is served: at the root of its own host, or under `/<deployment>/` on a shared address."""
+    return "/" if host else f"/{deployment}/"
+
+
+def ui_dns_names(deployment: str, namespace: str, host: str | None) -> list[str]:
+    """SANs of the proxy certificate: its public host, and the Service names routers and ingresses verify."""
+    service = ui_service(deployment)
+    cluster_names = [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+    ]
+    return ([host] if host else []) + cluster_names
+
+
+def flink_pod_labels(deployment: str) -> dict[str, str]:
+    """Labels the Flink operator puts on a deployment's pods (both native and standalone mode)."""
+    return {"app": deployment}
+
+
+def flink_jobmanager_labels(deployment: str) -> dict[str, str]:
+    return {"app": deployment, "component": "jobmanager"}

@@ -39,6 +39,8 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
         ("secureflink:index:FlinkInternalTLS", "adhoc-tls"),
         ("secureflink:index:SecureFlinkDeployment", "etl"),
         ("secureflink:index:SecureFlinkDeployment", "adhoc"),
+        ("secureflink:index:SecureFlinkUI", "etl-ui"),
+        ("secureflink:index:SecureFlinkUI", "adhoc-ui"),
     }
     assert all(r.parent == dev.stack_urn for r in dev.resources if not r.custom)
 
@@ -56,7 +58,10 @@ def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):
         "etl-tls-rest": SECRET,
         "etl-tls-passwords": SECRET,
     }
-    assert children(dev, "etl") == {"etl": FLINK_DEPLOYMENT}
+    assert children(dev, "etl") == {
+        "etl": FLINK_DEPLOYMENT,
+        "etl-jobmanager": "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    }
     assert all(r.parent for r in dev.resources if r.custom), "every resource belongs to a component"
 
 
@@ -166,11 +171,14 @@ def test_operator_trust_lands_where_the_helm_chart_mounts_it(dev):
     assert [c.certificate for c in store.additional_certs] == [ca]
 
 
-def test_openshift_stack_builds_the_same_tls_graph():
+def test_openshift_stack_builds_the_same_graph_with_routes_for_ingresses():
     ocp = StackRunner("ocp").up()
     assert ocp.outputs["platform"] == "openshift"
     assert len(ocp.by_type(FLINK_DEPLOYMENT)) == 2
-    assert {r.type for r in ocp.resources} == {r.type for r in StackRunner("dev").up().resources}
+    exposure = {"kubernetes:route.openshift.io/v1:Route", "kubernetes:networking.k8s.io/v1:Ingress"}
+    dev_types = {r.type for r in StackRunner("dev").up().resources}
+    assert {r.type for r in ocp.resources} - exposure == dev_types - exposure
+    assert "kubernetes:route.openshift.io/v1:Route" in {r.type for r in ocp.resources}
 
 
 def test_ecdsa_keys_bring_ecdsa_cipher_suites():

@@ -148,3 +148,56 @@ def test_missing_key_says_how_to_restore_it():
     del values["namespace"]
     with pytest.raises(ConfigError, match="secure-flink:namespace"):
         read(values)
+
+
+STRONG_PASSWORD = "Vq7-correct-Horse-battery-2026"
+BAD_UI = [
+    ("hash scheme", {"uiHashScheme": "md5"}, "uiHashScheme"),
+    ("domain with scheme", {"uiDomain": "https://flink.example.com"}, "uiDomain"),
+    ("domain with path", {"uiDomain": "example.com/flink"}, "uiDomain"),
+    ("domain with port", {"uiDomain": "example.com:443"}, "uiDomain"),
+    ("body size unit", {"uiMaxBodySize": "1TB"}, "uiMaxBodySize"),
+    ("route termination", {"uiRouteTermination": "edge"}, "uiRouteTermination"),
+    ("proxy image unpinned", {"uiProxyImage": "nginx"}, "uiProxyImage"),
+    ("no users", {"uiUsers": []}, "uiUsers"),
+    ("user with colon", {"uiUsers": [{"name": "a:b"}]}, "uiUsers[0].name"),
+    ("duplicate user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, "uiUsers[1].name"),
+    ("unknown user field", {"uiUsers": [{"name": "admin", "role": "viewer"}]}, "uiUsers[0].role"),
+    ("ingress class", {"uiIngressClass": "Nginx Public"}, "uiIngressClass"),
+]
+
+
+@pytest.mark.parametrize("case, overrides, key", BAD_UI, ids=[c[0] for c in BAD_UI])
+def test_bad_ui_value_names_its_key(case, overrides, key):
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("dev"), **overrides})
+    assert key in [p.key for p in raised.value.problems], raised.value
+
+
+def test_weak_user_password_is_refused_without_echoing_it():
+    values = {**stack_values("dev"), "uiUsers": [{"name": "alice", "password": "alice-password-1"}]}
+    with pytest.raises(ConfigError) as raised:
+        read_settings(MappingConfig(values, secret_keys=("uiUsers",)))
+    (problem,) = raised.value.problems
+    assert problem.key == "uiUsers[0].password" and "too weak" in problem.reason
+    assert "alice-password-1" not in str(raised.value)
+
+
+def test_plain_text_password_is_refused_without_echoing_it():
+    values = {**stack_values("dev"), "uiUsers": [{"name": "alice", "password": STRONG_PASSWORD}]}
+    with pytest.raises(ConfigError) as raised:
+        read(values)
+    assert "--secret" in str(raised.value) and STRONG_PASSWORD not in str(raised.value)
+
+
+def test_strong_secret_password_is_kept_and_never_shown():
+    values = {**stack_values("dev"), "uiUsers": [{"name": "alice", "password": STRONG_PASSWORD}]}
+    (user,) = read_settings(MappingConfig(values, secret_keys=("uiUsers",))).ui.users
+    assert user.password == STRONG_PASSWORD and STRONG_PASSWORD not in repr(user)
+
+
+def test_openshift_passthrough_needs_a_domain():
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("ocp"), "uiDomain": ""})
+    assert [p.key for p in raised.value.problems] == ["uiDomain"]
+    assert read({**stack_values("ocp"), "uiDomain": "", "uiRouteTermination": "reencrypt"}).ui.domain is None

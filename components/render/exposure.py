@@ -1,0 +1,71 @@
+"""How a proxy is reached from outside: an OpenShift Route or a Kubernetes Ingress, TLS on every hop."""
+
+from enum import Enum
+
+from . import names
+
+ROUTE_API_VERSION = "route.openshift.io/v1"
+INGRESS_NGINX = "nginx.ingress.kubernetes.io"
+
+
+class Exposure(str, Enum):
+    ROUTE = "route"
+    INGRESS = "ingress"
+
+
+class Termination(str, Enum):
+    PASSTHROUGH = "passthrough"
+    REENCRYPT = "reencrypt"
+
+
+def route_spec(*, deployment: str, host: str | None, termination: Termination, ca_pem: str) -> dict[str, object]:
+    """Route `spec` to the proxy Service.
+
+    passthrough: the router forwards TLS by SNI and the proxy serves its own certificate.
+    reencrypt: the router terminates TLS with its own certificate and opens a new TLS connection
+    to the proxy, verified against `ca_pem`; without destinationCACertificate it would verify
+    against the service-serving CA and answer 503.
+    """
+    tls: dict[str, object] = {"termination": termination.value, "insecureEdgeTerminationPolicy": "Redirect"}
+    if termination is Termination.REENCRYPT:
+        tls["destinationCACertificate"] = ca_pem
+    spec: dict[str, object] = {
+        "to": {"kind": "Service", "name": names.ui_service(deployment), "weight": 100},
+        "port": {"targetPort": "https"},
+        "tls": tls,
+        "wildcardPolicy": "None",
+    }
+    if host:
+        spec["host"] = host
+    return spec
+
+
+def ingress_annotations(*, namespace: str, deployment: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
+    """ingress-nginx: HTTPS to the proxy with its certificate verified, HTTPS-only for clients.
+
+    The controller does not verify a backend unless asked (proxy-ssl-verify is off by default);
+    `proxy-ssl-secret` carries the CA (key ca.crt) and `proxy-ssl-name` a SAN of the proxy certificate.
+    """
+    return {
+        f"{INGRESS_NGINX}/backend-protocol": "HTTPS",
+        f"{INGRESS_NGINX}/force-ssl-redirect": "true",
+        f"{INGRESS_NGINX}/proxy-ssl-secret": f"{namespace}/{tls_secret}",
+        f"{INGRESS_NGINX}/proxy-ssl-verify": "on",
+        f"{INGRESS_NGINX}/proxy-ssl-verify-depth": "2",
+        f"{INGRESS_NGINX}/proxy-ssl-name": names.ui_dns_names(deployment, namespace, None)[2],
+        f"{INGRESS_NGINX}/proxy-ssl-server-name": "on",
+        f"{INGRESS_NGINX}/proxy-body-size": max_body_size,
+    }
+
+
+def ingress_spec(*, deployment: str, host: str | None, ingress_class: str, tls_secret: str) -> dict[str, object]:
+    """Ingress `spec`: the UI at `/` of its host, or under `/<deployment>/` when there is no host
+    (reached by the controller's address, as in the seed article)."""
+    path = names.ui_path_prefix(deployment, host)
+    backend = {"service": {"name": names.ui_service(deployment), "port": {"name": "https"}}}
+    rule: dict[str, object] = {"http": {"paths": [{"path": path, "pathType": "Prefix", "backend": backend}]}}
+    tls: dict[str, object] = {"secretName": tls_secret}
+    if host:
+        rule["host"] = host
+        tls["hosts"] = [host]
+    return {"ingressClassName": ingress_class, "tls": [tls], "rules": [rule]}

@@ -1,0 +1,120 @@
+"""The proxy's Deployment and Service: a hardened nginx pod that runs under any non-root UID."""
+
+from dataclasses import dataclass
+
+from . import names
+
+# A UID above 10000 is outside the ranges distributions give system users, so it owns nothing on
+# the node (checkov CKV_K8S_40). OpenShift assigns its own UID, so there the field is left out.
+KUBERNETES_UID = 10101
+CONTAINER = "nginx"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxyWorkload:
+    deployment: str
+    """The FlinkDeployment the proxy fronts."""
+    image: str
+    config_map: str
+    tls_secret: str
+    htpasswd_secret: str
+    assign_uid: bool
+    """True on Kubernetes (a fixed high UID); False on OpenShift, whose restricted SCC assigns one."""
+    replicas: int = 1
+
+
+def proxy_labels(deployment: str) -> dict[str, str]:
+    return names.labels(deployment, "ui-proxy")
+
+
+def _selector(deployment: str) -> dict[str, str]:
+    labels = proxy_labels(deployment)
+    return {k: labels[k] for k in ("app.kubernetes.io/instance", "app.kubernetes.io/component")}
+
+
+def _probe(period: int, failures: int) -> dict[str, object]:
+    return {
+        "httpGet": {"path": names.HEALTH_PATH, "port": "https", "scheme": "HTTPS"},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": 2,
+    }
+
+
+def _container(workload: ProxyWorkload) -> dict[str, object]:
+    return {
+        "name": CONTAINER,
+        "image": workload.image,
+        "imagePullPolicy": "IfNotPresent",
+        # Run nginx directly: the image's entrypoint scripts rewrite files under /etc/nginx,
+        # which a read-only root filesystem refuses.
+        "command": [
+            "nginx",
+            "-e",
+            "stderr",
+            "-c",
+            f"{names.PROXY_CONFIG_MOUNT}/{names.NGINX_CONF_FILE}",
+            "-g",
+            "daemon off;",
+        ],
+        "ports": [{"name": "https", "containerPort": names.PROXY_PORT, "protocol": "TCP"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "64Mi"},
+            "limits": {"cpu": "2", "memory": "256Mi"},
+        },
+        "readinessProbe": _probe(period=5, failures=3),
+        "livenessProbe": _probe(period=10, failures=6),
+        "volumeMounts": [
+            {"name": "config", "mountPath": names.PROXY_CONFIG_MOUNT, "readOnly": True},
+            {"name": "tls", "mountPath": names.PROXY_TLS_MOUNT, "readOnly": True},
+            {"name": "auth", "mountPath": names.PROXY_AUTH_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": names.PROXY_TEMP_DIR},
+        ],
+    }
+
+
+def _pod_security(workload: ProxyWorkload) -> dict[str, object]:
+    context: dict[str, object] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    if workload.assign_uid:
+        context.update(runAsUser=KUBERNETES_UID, runAsGroup=KUBERNETES_UID, fsGroup=KUBERNETES_UID)
+    return context
+
+
+def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
+    """Deployment `spec`. ConfigMap and Secrets are auto-named by Pulumi, so a new config, password or
+    certificate means new names here, and the pods roll."""
+    return {
+        "replicas": workload.replicas,
+        "selector": {"matchLabels": _selector(workload.deployment)},
+        "template": {
+            "metadata": {"labels": proxy_labels(workload.deployment)},
+            "spec": {
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": _pod_security(workload),
+                "containers": [_container(workload)],
+                "volumes": [
+                    {"name": "config", "configMap": {"name": workload.config_map}},
+                    {"name": "tls", "secret": {"secretName": workload.tls_secret}},
+                    {"name": "auth", "secret": {"secretName": workload.htpasswd_secret}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
+                ],
+            },
+        },
+    }
+
+
+def proxy_service_spec(deployment: str) -> dict[str, object]:
+    return {
+        "type": "ClusterIP",
+        "selector": _selector(deployment),
+        "ports": [{"name": "https", "port": names.PROXY_PORT, "targetPort": "https", "protocol": "TCP"}],
+    }

@@ -1,0 +1,51 @@
+"""A rendered SecureFlinkUI laid out for a local nginx: its Deployment's volumes become directories.
+
+The ConfigMap and Secrets are written where the Deployment mounts them (under a scratch root), and
+the rendered nginx.conf is used with only what a pod and a laptop differ in rewritten: the mount
+prefix, the listen address and the upstream's address (its verified name, proxy_ssl_name, stays).
+"""
+
+import base64
+import re
+from pathlib import Path
+
+from components.render import names
+from offline.engine import RunResult
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def _object(result: RunResult, type_: str, name: str) -> dict:
+    (match,) = [r for r in result.by_type(type_) if r.outputs["metadata"]["name"] == name]
+    return match.inputs
+
+
+def lay_out_proxy(result: RunResult, component: str, root: Path) -> Path:
+    """Write the proxy pod's mounted files under `root`; returns the local nginx.conf path."""
+    (deployment,) = [r for r in result.by_type(DEPLOYMENT) if r.name == f"{component}-proxy"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in pod["containers"][0]["volumeMounts"]:
+        directory = root / mount["mountPath"].lstrip("/")
+        directory.mkdir(parents=True, exist_ok=True)
+        volume = volumes[mount["name"]]
+        if "configMap" in volume:
+            for key, text in _object(result, "kubernetes:core/v1:ConfigMap", volume["configMap"]["name"])[
+                "data"
+            ].items():
+                (directory / key).write_text(text)
+        elif "secret" in volume:
+            for key, data in _object(result, "kubernetes:core/v1:Secret", volume["secret"]["secretName"])[
+                "data"
+            ].items():
+                (directory / key).write_bytes(base64.b64decode(data))
+    return root / names.PROXY_CONFIG_MOUNT.lstrip("/") / names.NGINX_CONF_FILE
+
+
+def localized_nginx_conf(conf: str, *, root: Path, listen_port: int, upstream_port: int) -> str:
+    """The rendered nginx.conf pointed at local files, a loopback listener and a loopback upstream."""
+    conf = conf.replace(names.PROXY_ROOT + "/", f"{root}{names.PROXY_ROOT}/")
+    conf = re.sub(r"(\s)/tmp/", rf"\g<1>{root}/tmp/", conf)
+    conf = re.sub(r"(\s)/tmp(;)", rf"\g<1>{root}/tmp\g<2>", conf)
+    conf = re.sub(rf"listen {names.PROXY_PORT}\b", f"listen 127.0.0.1:{listen_port}", conf)
+    return re.sub(r"server [a-z0-9.-]+\.svc\.cluster\.local:\d+", f"server 127.0.0.1:{upstream_port}", conf)

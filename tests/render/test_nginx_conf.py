@@ -1,0 +1,644 @@
+"""The proxy's nginx.conf: what it promises as text, and what a real nginx does with it on 127.0.0.1."""
+
+import base64
+import datetime
+import http.client
+import ipaddress
+import json
+import re
+import shutil
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from components.render.htpasswd import HashScheme, htpasswd_file, htpasswd_line
+from components.render.nginx import CIPHERS, ProxyConfig, nginx_conf
+from tests.conftest import require_tool
+from tests.integration.https_upstream import INDEX_HTML, OVERVIEW, RunningUpstream, https_upstream
+from tests.integration.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir
+
+UPSTREAM_NAME = "etl-rest.flink.svc"
+PASSWORD = "kQ3vN8pX2mR7tY4wZ6bC9dF1gH5jL0sA"
+MAX_BODY = "64m"
+
+
+def valid_config(**overrides) -> ProxyConfig:
+    values = dict(
+        listen_port=8443,
+        server_certificate="/etc/proxy/tls/tls.crt",
+        server_key="/etc/proxy/tls/tls.key",
+        upstream_host="etl-rest.flink.svc.cluster.local",
+        upstream_port=8081,
+        upstream_server_name=UPSTREAM_NAME,
+        upstream_trusted_ca="/etc/proxy/flink-ca/ca.crt",
+        htpasswd_file="/etc/proxy/auth/htpasswd",
+        max_body_size="256m",
+    )
+    return ProxyConfig(**{**values, **overrides})
+
+
+def block(conf: str, header: str) -> list[str]:
+    """The directives directly inside the block opened by `header {` (nested blocks left out)."""
+    lines = [line.strip() for line in conf.splitlines()]
+    start = lines.index(header + " {")
+    body, depth = [], 0
+    for line in lines[start + 1 :]:
+        if line == "}" and depth == 0:
+            return body
+        depth += line.endswith("{") - (line == "}")
+        if depth == 0 and line != "}" and not line.startswith("#"):
+            body.append(line)
+    raise AssertionError(f"unclosed block {header}")
+
+
+def headers_of(conf: str) -> list[str]:
+    return [line.strip()[:-2] for line in conf.splitlines() if line.strip().endswith(" {")]
+
+
+def proxied_blocks(conf: str) -> list[list[str]]:
+    blocks = [block(conf, header) for header in headers_of(conf)]
+    return [b for b in blocks if any(d.startswith("proxy_pass ") for d in b)]
+
+
+# --- the text ---------------------------------------------------------------------------------------------
+
+
+def test_writes_pid_and_every_temp_path_under_temp_dir_only():
+    conf = nginx_conf(valid_config(temp_dir="/scratch/nginx"))
+    assert "pid /scratch/nginx/nginx.pid;" in conf.splitlines()
+    temp_paths = [d for d in block(conf, "http") if "_temp_path " in d]
+    assert sorted(d.split()[0] for d in temp_paths) == sorted(
+        f"{n}_temp_path" for n in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    assert all(d.split()[1].startswith("/scratch/nginx/") for d in temp_paths)
+    assert "/tmp" not in conf
+
+
+def test_logs_errors_to_stderr_and_requests_to_stdout_without_the_authorization_header():
+    conf = nginx_conf(valid_config())
+    assert "error_log stderr warn;" in conf.splitlines()
+    (log_format,) = [d for d in block(conf, "http") if d.startswith("log_format ")]
+    assert "access_log /dev/stdout proxy;" in block(conf, "http")
+    assert "authorization" not in log_format.lower()
+    assert "$http_authorization" not in conf and "$http_" in log_format  # control: the check can see headers
+
+
+def test_hides_the_version_and_defaults_to_an_opaque_content_type():
+    http = block(nginx_conf(valid_config()), "http")
+    assert "server_tokens off;" in http
+    assert "default_type application/octet-stream;" in http
+
+
+def test_serves_tls_1_2_and_1_3_with_ecdhe_aead_suites_only():
+    server = block(nginx_conf(valid_config()), "server")
+    assert "listen 8443 ssl;" in server
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in server
+    assert f"ssl_ciphers {CIPHERS};" in server
+    assert sorted(CIPHERS.split(":")) == [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ]
+    assert not any(d.startswith("ssl_dhparam") for d in server)
+    for directive in (
+        "ssl_ecdh_curve X25519:prime256v1:secp384r1;",
+        "ssl_prefer_server_ciphers off;",
+        "ssl_session_tickets off;",
+        "ssl_session_timeout 1d;",
+    ):
+        assert directive in server
+    assert any(d.startswith("ssl_session_cache shared:") for d in server)
+
+
+def test_listens_on_ipv4_only():
+    server = block(nginx_conf(valid_config(listen_port=9443)), "server")
+    assert [d for d in server if d.startswith("listen ")] == ["listen 9443 ssl;"]
+
+
+def test_sends_hsts_and_nosniff_on_every_response():
+    server = block(nginx_conf(valid_config()), "server")
+    assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in server
+    assert "add_header X-Content-Type-Options nosniff always;" in server
+
+
+def test_keeps_upstream_connections_alive():
+    conf = nginx_conf(valid_config(upstream_host="a-rest.ns.svc.cluster.local", upstream_port=8081))
+    assert block(conf, "upstream flink_rest") == ["server a-rest.ns.svc.cluster.local:8081;", "keepalive 32;"]
+
+
+@pytest.mark.parametrize("prefix", ["/", "/etl/"])
+def test_every_proxied_block_clears_connection_and_authorization_itself(prefix):
+    blocks = proxied_blocks(nginx_conf(valid_config(path_prefix=prefix)))
+    assert len(blocks) == 1
+    for directives in blocks:
+        assert "proxy_http_version 1.1;" in directives
+        assert 'proxy_set_header Connection "";' in directives
+        assert 'proxy_set_header Authorization "";' in directives
+        for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
+            assert any(d.startswith(f"proxy_set_header {header} ") for d in directives)
+
+
+@pytest.mark.parametrize("prefix", ["/", "/etl/"])
+def test_proxy_verifies_the_flink_certificate_with_one_set_of_settings(prefix):
+    conf = nginx_conf(valid_config(path_prefix=prefix, upstream_trusted_ca="/ca/flink.pem"))
+    (directives,) = proxied_blocks(conf)
+    expected = [
+        "proxy_ssl_verify on;",
+        "proxy_ssl_trusted_certificate /ca/flink.pem;",
+        f"proxy_ssl_name {UPSTREAM_NAME};",
+        "proxy_ssl_server_name on;",
+        "proxy_ssl_verify_depth 2;",
+        "proxy_ssl_session_reuse on;",
+        "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+    ]
+    assert [d for d in directives if d.startswith("proxy_ssl_")] == expected
+    assert len(re.findall(r"proxy_ssl_\w+ ", conf)) == len(expected)
+    assert all(d.startswith("proxy_pass https://flink_rest") for d in directives if d.startswith("proxy_pass"))
+
+
+def test_requires_basic_auth_everywhere_but_the_health_path():
+    conf = nginx_conf(valid_config(health_path="/ready", htpasswd_file="/auth/users"))
+    server = block(conf, "server")
+    assert 'auth_basic "Flink";' in server and "auth_basic_user_file /auth/users;" in server
+    health = block(conf, "location = /ready")
+    assert health == ["auth_basic off;", "access_log off;", "default_type text/plain;", 'return 200 "ok";']
+    others = [block(conf, h) for h in headers_of(conf) if h.startswith("location") and h != "location = /ready"]
+    assert others and not any("auth_basic off;" in b for b in others)
+
+
+def test_streams_uploads_up_to_the_configured_size():
+    conf = nginx_conf(valid_config(max_body_size="512m"))
+    assert "client_max_body_size 512m;" in block(conf, "server")
+    (directives,) = proxied_blocks(conf)
+    assert "proxy_request_buffering off;" in directives
+
+
+def test_root_prefix_forwards_the_uri_unchanged():
+    conf = nginx_conf(valid_config(path_prefix="/"))
+    assert "proxy_pass https://flink_rest;" in block(conf, "location /")
+    assert "location = " + "/etl" not in conf
+
+
+def test_named_prefix_redirects_strips_and_proxies_nothing_else():
+    conf = nginx_conf(valid_config(path_prefix="/etl/"))
+    assert block(conf, "location = /etl") == ["return 301 /etl/;"]
+    assert "proxy_pass https://flink_rest/;" in block(conf, "location /etl/")
+    assert block(conf, "location /") == ["try_files /.none =404;"]
+    assert "absolute_redirect off;" in block(conf, "server")
+
+
+def test_worker_processes_default_to_auto():
+    assert nginx_conf(valid_config()).startswith("worker_processes auto;\n")
+    assert nginx_conf(valid_config(worker_processes=3)).startswith("worker_processes 3;\n")
+
+
+def test_rendering_is_deterministic_and_braces_balance():
+    conf = nginx_conf(valid_config(path_prefix="/etl/"))
+    assert conf == nginx_conf(valid_config(path_prefix="/etl/"))
+    assert conf.count("{") == conf.count("}") and conf.endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("listen_port", 0),
+        ("listen_port", 65536),
+        ("listen_port", "8443"),
+        ("listen_port", True),
+        ("upstream_port", -1),
+        ("server_certificate", "tls.crt"),
+        ("server_key", "/etc/tls/my key"),
+        ("upstream_trusted_ca", "/etc/ca.pem; include /etc/passwd"),
+        ("htpasswd_file", "/etc/htpasswd\n"),
+        ("htpasswd_file", '/etc/"htpasswd"'),
+        ("htpasswd_file", "/etc/{x}"),
+        ("htpasswd_file", "/etc/$host"),
+        ("temp_dir", "/tmp/"),
+        ("temp_dir", "/"),
+        ("upstream_host", "Flink-Rest.svc"),
+        ("upstream_host", "a-rest.ns.svc:8081"),
+        ("upstream_host", "evil;}server{"),
+        ("upstream_host", "-rest.ns"),
+        ("upstream_server_name", "a" * 64 + ".svc"),
+        ("upstream_server_name", "rest.ns\n"),
+        ("max_body_size", "0"),
+        ("max_body_size", "256mb"),
+        ("max_body_size", "256m;"),
+        ("path_prefix", "etl/"),
+        ("path_prefix", "/etl"),
+        ("path_prefix", "/ETL/"),
+        ("path_prefix", "/a/b/"),
+        ("path_prefix", "/etl/\n"),
+        ("health_path", "healthz"),
+        ("health_path", "/healthz;"),
+        ("health_path", "/healthz/"),
+        ("worker_processes", 0),
+        ("worker_processes", "auto"),
+    ],
+)
+def test_rejects_an_invalid_field_naming_it_and_its_value(field, value):
+    with pytest.raises(ValueError, match=re.escape(f"ProxyConfig.{field} ")) as caught:
+        valid_config(**{field: value})
+    assert repr(value) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("listen_port", 1),
+        ("listen_port", 65535),
+        ("upstream_host", "127.0.0.1"),
+        ("max_body_size", "1"),
+        ("max_body_size", "10G"),
+        ("path_prefix", "/flink-ui-2/"),
+        ("temp_dir", "/var/cache/nginx.d/tmp_1"),
+        ("worker_processes", 1),
+    ],
+)
+def test_accepts_valid_edge_values(field, value):
+    assert getattr(valid_config(**{field: value}), field) == value
+
+
+def test_rejects_a_health_path_that_collides_with_the_prefix_redirect():
+    with pytest.raises(ValueError, match="ProxyConfig.health_path"):
+        valid_config(path_prefix="/etl/", health_path="/etl")
+    assert valid_config(path_prefix="/", health_path="/etl").health_path == "/etl"
+
+
+# --- a real nginx -----------------------------------------------------------------------------------------
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _certificate(
+    subject: str, key, issuer: str, issuer_key, *, sans: list[x509.GeneralName] | None
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=sans is None, path_length=None), critical=True)
+    )
+    if sans is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False).add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(*items) -> bytes:
+    out = b""
+    for item in items:
+        if isinstance(item, x509.Certificate):
+            out += item.public_bytes(serialization.Encoding.PEM)
+        else:
+            out += item.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+    return out
+
+
+def write_ca_and_leaf(directory: Path, name: str, leaf_key, sans: list[x509.GeneralName]) -> None:
+    """`<name>-ca.pem`, `<name>-chain.pem` (leaf then CA) and `<name>.key` in `directory`."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate(f"{name} test CA", ca_key, f"{name} test CA", ca_key, sans=None)
+    leaf = _certificate(name, leaf_key, f"{name} test CA", ca_key, sans=sans)
+    (directory / f"{name}-ca.pem").write_bytes(_pem(ca))
+    (directory / f"{name}-chain.pem").write_bytes(_pem(leaf, ca))
+    (directory / f"{name}.key").write_bytes(_pem(leaf_key))
+
+
+@dataclass(frozen=True)
+class Site:
+    """Certificates and the htpasswd for one test run; `files` is copied into each nginx's working dir."""
+
+    scratch: Path
+    files: Path
+    users: dict[HashScheme, str]
+
+
+@pytest.fixture(scope="module")
+def nginx_bin() -> str:
+    return require_tool("nginx", "the proxy tests run the rendered nginx.conf in a real nginx")
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    with scratch_dir() as scratch:
+        files = scratch / "files"
+        files.mkdir()
+        localhost = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]
+        write_ca_and_leaf(files, "proxy", rsa.generate_private_key(public_exponent=65537, key_size=2048), localhost)
+        for name in ("flink", "rogue"):
+            write_ca_and_leaf(files, name, ec.generate_private_key(ec.SECP256R1()), [x509.DNSName(UPSTREAM_NAME)])
+        users = {scheme: f"user-{scheme.value}" for scheme in HashScheme}
+        lines = [htpasswd_line(users[s], PASSWORD, salt=f"Salt{i:012d}", scheme=s) for i, s in enumerate(HashScheme)]
+        (files / "htpasswd").write_text(htpasswd_file(lines))
+        yield Site(scratch, files, users)
+
+
+def proxy_config(workdir: Path, upstream_port: int, **overrides) -> ProxyConfig:
+    values = dict(
+        listen_port=free_port(),
+        server_certificate=str(workdir / "proxy-chain.pem"),
+        server_key=str(workdir / "proxy.key"),
+        upstream_host=LOOPBACK,
+        upstream_port=upstream_port,
+        upstream_server_name=UPSTREAM_NAME,
+        upstream_trusted_ca=str(workdir / "flink-ca.pem"),
+        htpasswd_file=str(workdir / "htpasswd"),
+        max_body_size=MAX_BODY,
+        temp_dir=str(workdir / "tmp"),
+        worker_processes=1,
+    )
+    return ProxyConfig(**{**values, **overrides})
+
+
+def workdir_for(site: Site, name: str) -> Path:
+    workdir = site.scratch / name
+    shutil.copytree(site.files, workdir)
+    (workdir / "tmp").mkdir()
+    return workdir
+
+
+@dataclass(frozen=True)
+class Proxy:
+    nginx: LocalNginx
+    config: ProxyConfig
+    site: Site
+
+    @property
+    def port(self) -> int:
+        return self.config.listen_port
+
+
+@contextmanager
+def running_proxy(nginx_bin: str, site: Site, name: str, upstream_port: int, **overrides) -> Iterator[Proxy]:
+    workdir = workdir_for(site, name)
+    config = proxy_config(workdir, upstream_port, **overrides)
+    with LocalNginx(nginx_bin, nginx_conf(config), workdir, config.listen_port) as nginx:
+        yield Proxy(nginx, config, site)
+
+
+@pytest.fixture(scope="module")
+def upstream(site) -> Iterator[RunningUpstream]:
+    with https_upstream(site.files / "flink-chain.pem", site.files / "flink.key") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def root_proxy(nginx_bin, site, upstream) -> Iterator[Proxy]:
+    with running_proxy(nginx_bin, site, "root", upstream.port) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def etl_proxy(nginx_bin, site, upstream) -> Iterator[Proxy]:
+    with running_proxy(nginx_bin, site, "etl", upstream.port, path_prefix="/etl/") as proxy:
+        yield proxy
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def client_context(site: Site, **tls) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=site.files / "proxy-ca.pem")
+    for name, value in tls.items():
+        setattr(context, name, value)
+    return context
+
+
+def basic(user: str, password: str = PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def request(proxy: Proxy, path: str, *, headers=None, method: str = "GET", body: bytes | None = None) -> Response:
+    """One request on a fresh client connection to the proxy, verified against the proxy's test CA."""
+    connection = http.client.HTTPSConnection(LOOPBACK, proxy.port, context=client_context(proxy.site), timeout=20)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def login(proxy: Proxy) -> dict[str, str]:
+    """Right credentials of the SSHA user, the default scheme."""
+    return basic(proxy.site.users[HashScheme.SSHA])
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("prefix", ["/", "/etl/"])
+def test_real_nginx_accepts_the_rendered_config_as_a_non_root_user(nginx_bin, site, prefix):
+    workdir = workdir_for(site, f"check{prefix.replace('/', '-')}")
+    result = check_config(nginx_bin, nginx_conf(proxy_config(workdir, 8081, path_prefix=prefix)), workdir)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+@pytest.mark.real
+def test_real_nginx_check_fails_when_a_referenced_file_is_missing(nginx_bin, site):
+    workdir = workdir_for(site, "check-missing-ca")
+    config = proxy_config(workdir, 8081, upstream_trusted_ca=str(workdir / "absent-ca.pem"))
+    result = check_config(nginx_bin, nginx_conf(config), workdir)
+    assert result.returncode != 0 and "absent-ca.pem" in result.stderr
+
+
+@pytest.mark.real
+def test_request_without_credentials_gets_401_with_a_basic_challenge(root_proxy):
+    response = request(root_proxy, "/overview")
+    assert response.status == 401
+    assert response.headers["www-authenticate"] == 'Basic realm="Flink"'
+
+
+@pytest.mark.real
+def test_unknown_user_gets_401(root_proxy):
+    assert request(root_proxy, "/overview", headers=basic("mallory")).status == 401
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("scheme", list(HashScheme))
+def test_each_hash_scheme_admits_the_right_password_and_only_it(root_proxy, scheme):
+    user = root_proxy.site.users[scheme]
+    right = request(root_proxy, "/overview", headers=basic(user))
+    assert (right.status, right.json()) == (200, OVERVIEW)
+    assert request(root_proxy, "/overview", headers=basic(user, PASSWORD[:-1] + "x")).status == 401
+
+
+@pytest.mark.real
+def test_upstream_never_receives_the_credentials(root_proxy, upstream, site):
+    assert request(root_proxy, "/overview", headers=login(root_proxy)).status == 200
+    seen = upstream.record.requests
+    assert seen and not any("authorization" in r.headers for r in seen)
+    assert seen[-1].headers["x-forwarded-proto"] == "https"
+    assert seen[-1].headers["x-forwarded-for"] == LOOPBACK
+    # Control: the recorder does keep an Authorization header when one arrives.
+    flink_ca = ssl.create_default_context(cafile=site.files / "flink-ca.pem")
+    flink_ca.check_hostname = False
+    direct = http.client.HTTPSConnection(LOOPBACK, upstream.port, context=flink_ca, timeout=20)
+    direct.request("GET", "/overview", headers=basic("direct"))
+    direct.getresponse().read()
+    direct.close()
+    assert "authorization" in upstream.record.requests[-1].headers
+
+
+@pytest.mark.real
+def test_health_answers_without_credentials_and_without_calling_flink(root_proxy, upstream):
+    before = len(upstream.record.requests)
+    response = request(root_proxy, "/healthz")
+    assert (response.status, response.body) == (200, b"ok")
+    assert len(upstream.record.requests) == before
+    assert request(root_proxy, "/healthz/x").status == 401
+
+
+@pytest.mark.real
+def test_any_other_path_needs_credentials(root_proxy):
+    assert request(root_proxy, "/jobs/overview").status == 401
+    assert request(root_proxy, "/").status == 401
+    assert request(root_proxy, "/", headers=login(root_proxy)).body == INDEX_HTML
+
+
+@pytest.mark.real
+def test_every_response_carries_hsts_and_nosniff_and_no_version(root_proxy):
+    for response in (request(root_proxy, "/overview"), request(root_proxy, "/overview", headers=login(root_proxy))):
+        assert response.headers["strict-transport-security"] == "max-age=63072000"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["server"] == "nginx"
+
+
+@pytest.mark.real
+def test_access_log_names_the_user_but_never_the_credentials(root_proxy):
+    headers = login(root_proxy)
+    assert request(root_proxy, "/overview?marker=access-log", headers=headers).status == 200
+    log = root_proxy.nginx.access_log()
+    assert "marker=access-log" in log and root_proxy.site.users[HashScheme.SSHA] in log
+    assert headers["Authorization"].split()[1] not in log and PASSWORD not in log
+
+
+@pytest.mark.real
+def test_prefix_redirects_the_bare_name_to_the_slash_form(etl_proxy):
+    response = request(etl_proxy, "/etl")
+    assert (response.status, response.headers["location"]) == (301, "/etl/")
+
+
+@pytest.mark.real
+def test_prefix_is_stripped_before_forwarding(etl_proxy, upstream):
+    index = request(etl_proxy, "/etl/", headers=login(etl_proxy))
+    assert (index.status, index.body, upstream.record.requests[-1].path) == (200, INDEX_HTML, "/")
+    overview = request(etl_proxy, "/etl/overview", headers=login(etl_proxy))
+    assert (overview.json(), upstream.record.requests[-1].path) == (OVERVIEW, "/overview")
+
+
+@pytest.mark.real
+def test_paths_outside_the_prefix_need_credentials_and_are_never_proxied(etl_proxy, upstream):
+    before = len(upstream.record.requests)
+    assert request(etl_proxy, "/overview").status == 401
+    assert request(etl_proxy, "/overview", headers=login(etl_proxy)).status == 404
+    assert request(etl_proxy, "/", headers=login(etl_proxy)).status == 404
+    assert len(upstream.record.requests) == before
+    assert request(etl_proxy, "/healthz").status == 200
+
+
+@pytest.mark.real
+@pytest.mark.parametrize(("upstream_name", "status"), [("flink", 200), ("rogue", 502)])
+def test_upstream_certificate_from_another_ca_gets_502(nginx_bin, site, upstream_name, status):
+    chain, key = site.files / f"{upstream_name}-chain.pem", site.files / f"{upstream_name}.key"
+    with (
+        https_upstream(chain, key) as other,
+        running_proxy(nginx_bin, site, f"ca-{upstream_name}", other.port) as proxy,
+    ):
+        assert request(proxy, "/overview", headers=login(proxy)).status == status
+        if status == 502:
+            assert other.record.requests == []
+            assert "upstream SSL certificate verify error" in proxy.nginx.error_log()
+
+
+@pytest.mark.real
+def test_large_upload_streams_through_to_flink(root_proxy, upstream):
+    body = b"\0" * (50 << 20)
+    response = request(root_proxy, "/jars/upload", method="POST", body=body, headers=login(root_proxy))
+    assert (response.status, response.json()) == (200, {"received": len(body)})
+    assert upstream.record.requests[-1].body_bytes == len(body)
+
+
+@pytest.mark.real
+def test_body_above_the_limit_gets_413_and_never_reaches_flink(root_proxy, upstream):
+    before = len(upstream.record.requests)
+    connection = http.client.HTTPSConnection(
+        LOOPBACK, root_proxy.port, context=client_context(root_proxy.site), timeout=20
+    )
+    try:
+        connection.putrequest("POST", "/jars/upload")
+        for name, value in {**login(root_proxy), "Content-Length": str((64 << 20) + 1)}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+    finally:
+        connection.close()
+    assert len(upstream.record.requests) == before
+
+
+def _connections_for(proxy: Proxy, upstream: RunningUpstream, requests: int) -> int:
+    before = upstream.record.connections
+    for _ in range(requests):
+        assert request(proxy, "/overview", headers=login(proxy)).status == 200
+    return upstream.record.connections - before
+
+
+@pytest.mark.real
+def test_upstream_connections_are_reused(root_proxy, upstream):
+    assert _connections_for(root_proxy, upstream, 6) <= 1
+
+
+@pytest.mark.real
+def test_without_its_own_connection_header_a_block_loses_keepalive(nginx_bin, site, upstream):
+    workdir = workdir_for(site, "no-keepalive")
+    config = proxy_config(workdir, upstream.port)
+    text = nginx_conf(config)
+    assert text.count('proxy_set_header Connection "";') == 1
+    broken = text.replace('proxy_set_header Connection "";', "")
+    with LocalNginx(nginx_bin, broken, workdir, config.listen_port) as nginx:
+        assert _connections_for(Proxy(nginx, config, site), upstream, 6) == 6
+
+
+@pytest.mark.real
+def test_clients_get_tls_1_3_and_tls_1_2_only_with_ecdhe(root_proxy):
+    def handshake(**tls) -> str:
+        with ssl.create_connection((LOOPBACK, root_proxy.port), timeout=20) as raw:
+            context = client_context(root_proxy.site, **tls)
+            with context.wrap_socket(raw, server_hostname=LOOPBACK) as tls_socket:
+                return tls_socket.version()
+
+    assert handshake() == "TLSv1.3"
+    tls12 = {"maximum_version": ssl.TLSVersion.TLSv1_2}
+    assert handshake(**tls12) == "TLSv1.2"
+    rsa_kx = client_context(root_proxy.site, **tls12)
+    rsa_kx.set_ciphers("AES128-GCM-SHA256")
+    with pytest.raises(ssl.SSLError), ssl.create_connection((LOOPBACK, root_proxy.port), timeout=20) as raw:
+        rsa_kx.wrap_socket(raw, server_hostname=LOOPBACK)
