@@ -11,7 +11,7 @@ STACK ?= dev
 OUT ?= build/$(STACK)
 PYTEST_ARGS ?=
 
-.PHONY: test render setup system-deps flink clean
+.PHONY: test render setup system-deps flink sslyze benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,17 +26,30 @@ $(FLINK_DIR)/.installed: $(VENV)/.installed
 	chmod +x $(FLINK_DIR)/pyflink/bin/*
 	touch $@
 
+# sslyze pins an older cryptography than the program uses, so it gets a virtualenv of its own.
+SSLYZE_DIR := .cache/sslyze
+$(SSLYZE_DIR)/.installed:
+	$(PYTHON) -m venv $(SSLYZE_DIR)
+	$(SSLYZE_DIR)/bin/pip install --quiet sslyze==6.3.1
+	touch $@
+
+sslyze: $(SSLYZE_DIR)/.installed
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
 flink: $(FLINK_DIR)/.installed
 
-setup: $(VENV)/.installed system-deps flink
+setup: $(VENV)/.installed system-deps flink sslyze
 
 test: setup
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: test discovery is broken" >&2; exit 1; fi; \
 	exit $$status
+
+# Bounded load test on 127.0.0.1 (about a minute): direct Flink REST vs. the proxy, per htpasswd scheme.
+benchmark: setup
+	$(PY) -m benchmarks.proxy_throughput
 
 render: $(VENV)/.installed
 	$(PY) -m offline.render --stack $(STACK) --out $(OUT) $(if $(SHOW_SECRETS),--show-secrets,)

@@ -44,8 +44,8 @@ def lay_out_proxy(result: RunResult, component: str, root: Path) -> Path:
 
 def localized_nginx_conf(conf: str, *, root: Path, listen_port: int, upstream_port: int) -> str:
     """The rendered nginx.conf pointed at local files, a loopback listener and a loopback upstream."""
-    conf = conf.replace(names.PROXY_ROOT + "/", f"{root}{names.PROXY_ROOT}/")
-    conf = re.sub(r"(\s)/tmp/", rf"\g<1>{root}/tmp/", conf)
-    conf = re.sub(r"(\s)/tmp(;)", rf"\g<1>{root}/tmp\g<2>", conf)
+    # One pass, so a scratch root that itself lies under /tmp is not rewritten twice.
+    prefixes = "|".join(re.escape(p) for p in (names.PROXY_ROOT, names.PROXY_TEMP_DIR))
+    conf = re.sub(rf"(?<=\s)({prefixes})(?=[/;])", lambda m: f"{root}{m.group(1)}", conf)
     conf = re.sub(rf"listen {names.PROXY_PORT}\b", f"listen 127.0.0.1:{listen_port}", conf)
     return re.sub(r"server [a-z0-9.-]+\.svc\.cluster\.local:\d+", f"server 127.0.0.1:{upstream_port}", conf)

@@ -1,0 +1,255 @@
+"""Real nginx in front of real Flink, both configured from the rendered dev stack only.
+
+The `adhoc` session cluster is used: its REST API takes jar uploads (application clusters switch
+them off). Its proxy serves under /adhoc/ because the dev stack's Ingress has no host.
+"""
+
+import base64
+import io
+import json
+import socket
+import ssl
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.render import names
+from tests.conftest import PROJECT_DIR, StackRunner, require_tool
+from tests.integration.https_upstream import https_upstream
+from tests.integration.local_flink import LocalFlinkCluster, flink_home
+from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+
+pytestmark = pytest.mark.real
+DEPLOYMENT = "adhoc"
+PREFIX = f"/{DEPLOYMENT}"
+PROXY_NAME = names.ui_dns_names(DEPLOYMENT, "flink", None)[2]
+REST_NAME = names.rest_dns_names(DEPLOYMENT, "flink")[2]
+NGINX_WHY = "the proxy is proven on real nginx"
+SSLYZE = PROJECT_DIR / ".cache" / "sslyze" / "bin" / "sslyze"
+
+
+class Proxy:
+    def __init__(self, port: int, ca_file: Path, user: str, password: str):
+        self.port, self.ca_file, self.user, self.password = port, ca_file, user, password
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        credentials: tuple[str, str] | None = None,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {PROXY_NAME}",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+        ]
+        if credentials:
+            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            lines.append(f"Authorization: Basic {token}")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        with (
+            socket.create_connection(("127.0.0.1", self.port), timeout=60) as raw,
+            context.wrap_socket(raw, server_hostname=PROXY_NAME) as tls,
+        ):
+            tls.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            response = b""
+            while chunk := tls.recv(1 << 16):
+                response += chunk
+        head, _, payload = response.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode().split("\r\n")
+        response_headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+        if response_headers.get("transfer-encoding") == "chunked":
+            payload = _unchunk(payload)
+        return int(status_line.split()[1]), response_headers, payload
+
+    def get(self, path: str, credentials: tuple[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path, credentials=credentials)
+
+    @property
+    def login(self) -> tuple[str, str]:
+        return self.user, self.password
+
+
+def _unchunk(body: bytes) -> bytes:
+    out = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, body = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return StackRunner("dev").up()
+
+
+@pytest.fixture(scope="module")
+def flink(rendered, tmp_path_factory):
+    require_tool("java", "the proxy is proven in front of a real Flink REST endpoint")
+    if not (flink_home() / "bin" / "jobmanager.sh").exists():
+        require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "Flink 2.2 from PyPI (make flink)")
+    workdir = tmp_path_factory.mktemp("flink-ui")
+    ca_file = workdir / "ca.crt"
+    ca_file.write_text(rendered.outputs["caCertificate"])
+    cluster = LocalFlinkCluster.from_render(rendered, DEPLOYMENT, workdir)
+    cluster.start("jobmanager", "jm")
+    try:
+        cluster.wait_for_taskmanagers(0, ca_file, REST_NAME)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(rendered, flink):
+    nginx = require_tool("nginx", NGINX_WHY)
+    with scratch_dir() as root:
+        ca_file = root / "ca.crt"
+        ca_file.write_text(rendered.outputs["caCertificate"])
+        port = free_port()
+        conf = localized_nginx_conf(
+            lay_out_proxy(rendered, f"{DEPLOYMENT}-ui", root).read_text(),
+            root=root,
+            listen_port=port,
+            upstream_port=flink.rest_port,
+        )
+        with LocalNginx(nginx, conf, root, port) as server:
+            password = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
+            yield Proxy(port, ca_file, "admin", password)
+            assert "emerg" not in server.error_log()
+
+
+def test_no_credentials_wrong_password_and_unknown_user_get_401(proxy):
+    assert proxy.get(f"{PREFIX}/overview")[0] == 401
+    assert proxy.get(f"{PREFIX}/overview", ("admin", proxy.password + "x"))[0] == 401
+    assert proxy.get(f"{PREFIX}/overview", ("mallory", proxy.password))[0] == 401
+
+
+def test_right_credentials_reach_flink_through_a_verified_upstream(proxy):
+    status, headers, body = proxy.get(f"{PREFIX}/overview", proxy.login)
+    assert status == 200, body[:300]
+    assert "flink-version" in json.loads(body)
+    assert headers["strict-transport-security"].startswith("max-age=")
+    assert "nginx/" not in headers.get("server", ""), "no version in the Server header"
+
+
+def test_health_path_is_open_and_nothing_else_is(proxy):
+    status, _, body = proxy.get(names.HEALTH_PATH)
+    assert status == 200 and b"flink" not in body.lower()
+    for path in ("/", f"{PREFIX}/", f"{PREFIX}/jobs/overview", "/overview", "/other", f"{PREFIX}/jars"):
+        assert proxy.get(path)[0] == 401, path
+
+
+def test_ui_index_loads_with_and_without_the_trailing_slash(proxy):
+    status, headers, _ = proxy.get(PREFIX)
+    assert status == 301 and headers["location"] == f"{PREFIX}/"
+    status, _, body = proxy.get(f"{PREFIX}/", proxy.login)
+    assert status == 200 and b"<html" in body.lower()
+
+
+def _jar(size: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        jar.writestr("payload.bin", bytes(range(256)) * (size // 256))
+    return buffer.getvalue()
+
+
+def test_a_50_mb_jar_uploads_through_the_proxy(proxy):
+    jar = _jar(50 * 1024 * 1024)
+    boundary = "secure-flink-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="big.jar"\r\n'
+            "Content-Type: application/x-java-archive\r\n\r\n"
+        ).encode()
+        + jar
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, _, response = proxy.request(
+        "POST",
+        f"{PREFIX}/jars/upload",
+        credentials=proxy.login,
+        body=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert status == 200, response[:300]
+    assert json.loads(response)["status"] == "success"
+    listed = json.loads(proxy.get(f"{PREFIX}/jars", proxy.login)[2])
+    assert any(f["name"] == "big.jar" for f in listed["files"])
+
+
+def test_an_upstream_with_a_certificate_from_another_ca_gets_502(rendered, tmp_path):
+    # A fresh nginx and its own upstream: nginx keeps verification state per upstream connection.
+    other = StackRunner("dev").up()
+    _, rest_password = _rest_password(other)
+    chain, key = _rest_identity(other, rest_password, tmp_path)
+    with https_upstream(chain, key) as rogue, scratch_dir() as root:
+        port = free_port()
+        conf = localized_nginx_conf(
+            lay_out_proxy(rendered, f"{DEPLOYMENT}-ui", root).read_text(),
+            root=root,
+            listen_port=port,
+            upstream_port=rogue.port,
+        )
+        ca_file = root / "ca.crt"
+        ca_file.write_text(rendered.outputs["caCertificate"])
+        with LocalNginx(require_tool("nginx", NGINX_WHY), conf, root, port) as server:
+            password = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
+            status, _, _ = Proxy(port, ca_file, "admin", password).get(f"{PREFIX}/overview", ("admin", password))
+            assert status == 502
+            assert "upstream SSL certificate verify error" in server.error_log()
+        assert rogue.record.requests == [], "nothing reached the impostor"
+
+
+def _rest_password(result) -> tuple[str, str]:
+    spec = next(
+        r for r in result.by_type("kubernetes:flink.apache.org/v1beta1:FlinkDeployment") if r.name == DEPLOYMENT
+    ).inputs["spec"]["flinkConfiguration"]
+    return spec["security.ssl.internal.keystore-password"], spec["security.ssl.rest.keystore-password"]
+
+
+def _rest_identity(result, password: str, directory: Path) -> tuple[Path, Path]:
+    """The other stack's REST certificate (same names, other CA) and key, as PEM files."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    secret = next(r for r in result.by_type("kubernetes:core/v1:Secret") if r.name == f"{DEPLOYMENT}-tls-rest")
+    store = pkcs12.load_pkcs12(base64.b64decode(secret.inputs["data"]["keystore.p12"]), password.encode())
+    chain, key = directory / "rogue-chain.pem", directory / "rogue.key"
+    chain.write_bytes(store.cert.certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        store.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return chain, key
+
+
+def test_proxy_tls_passes_the_mozilla_intermediate_check(proxy):
+    if not SSLYZE.exists():
+        require_tool(str(SSLYZE), "sslyze checks the proxy against Mozilla's intermediate profile (make sslyze)")
+    completed = subprocess.run(
+        [
+            str(SSLYZE),
+            "--mozilla_config=intermediate",
+            f"--certinfo_ca_file={proxy.ca_file}",
+            f"{PROXY_NAME}:{proxy.port}{{127.0.0.1}}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "Compliant" in completed.stdout
