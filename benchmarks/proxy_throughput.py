@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from components.render.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool

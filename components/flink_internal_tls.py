@@ -8,7 +8,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import issue_certificate, private_key
+from components.pki import private_key, server_certificate
 from components.render import names, tls_material
 from components.render.flink_conf import tls_flink_configuration
 from components.render.tls_policy import (
@@ -127,14 +127,11 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
         """The REST endpoint's server identity, signed by the stack CA for every name of its Service."""
-        dns_names = names.rest_dns_names(args.deployment_name, args.namespace)
-        key = private_key(f"{name}-rest-key", args.key, args.rotation, child)
-        cert = issue_certificate(
+        key, cert = server_certificate(
             f"{name}-rest",
-            key=key,
-            common_name=dns_names[2],
-            dns_names=dns_names,
-            allowed_uses=key_usages(args.key.algorithm, "server_auth"),
+            key_spec=args.key,
+            rotation=args.rotation,
+            dns_names=names.rest_dns_names(args.deployment_name, args.namespace),
             ca_cert_pem=args.ca.cert_pem,
             ca_private_key_pem=args.ca.private_key_pem,
             lifetime=args.lifetime,

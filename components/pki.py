@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_tls as tls
 
-from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec
+from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec, key_usages
 
 
 def private_key(name: str, key: KeySpec, rotation: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
@@ -53,3 +53,30 @@ def issue_certificate(
         allowed_uses=allowed_uses,
         opts=opts,
     )
+
+
+def server_certificate(
+    name: str,
+    *,
+    key_spec: KeySpec,
+    rotation: str,
+    dns_names: list[str],
+    ca_cert_pem: pulumi.Input[str],
+    ca_private_key_pem: pulumi.Input[str],
+    lifetime: CertificateLifetime,
+    opts: pulumi.ResourceOptions,
+) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
+    """A new key and a CA-signed TLS server certificate for `dns_names` (the first is the common name)."""
+    key = private_key(f"{name}-key", key_spec, rotation, opts)
+    cert = issue_certificate(
+        name,
+        key=key,
+        common_name=dns_names[0],
+        dns_names=dns_names,
+        allowed_uses=key_usages(key_spec.algorithm, "server_auth"),
+        ca_cert_pem=ca_cert_pem,
+        ca_private_key_pem=ca_private_key_pem,
+        lifetime=lifetime,
+        opts=opts,
+    )
+    return key, cert

@@ -9,12 +9,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import issue_certificate, private_key
+from components.pki import server_certificate
 from components.render import exposure, names
 from components.render.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
 from components.render.nginx import ProxyConfig, nginx_conf
 from components.render.proxy_workload import ProxyWorkload, proxy_deployment_spec, proxy_labels, proxy_service_spec
-from components.render.tls_policy import CertificateLifetime, KeySpec, key_usages
+from components.render.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:SecureFlinkUI"
 GENERATED_PASSWORD_LENGTH = 32
@@ -127,15 +127,11 @@ class SecureFlinkUI(pulumi.ComponentResource):
 
     @staticmethod
     def _tls_secret(name: str, args: SecureFlinkUIArgs, metadata: dict, child: pulumi.ResourceOptions):
-        host = args.host
-        key = private_key(f"{name}-key", args.key, args.rotation, child)
-        dns_names = names.ui_dns_names(args.deployment_name, args.namespace, host)
-        cert = issue_certificate(
+        key, cert = server_certificate(
             f"{name}-tls",
-            key=key,
-            common_name=dns_names[0],
-            dns_names=dns_names,
-            allowed_uses=key_usages(args.key.algorithm, "server_auth"),
+            key_spec=args.key,
+            rotation=args.rotation,
+            dns_names=names.ui_dns_names(args.deployment_name, args.namespace, args.host),
             ca_cert_pem=args.ca.cert_pem,
             ca_private_key_pem=args.ca.private_key_pem,
             lifetime=args.lifetime,

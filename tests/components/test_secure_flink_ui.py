@@ -40,7 +40,7 @@ def ocp() -> RunResult:
 
 def test_each_deployment_gets_a_proxy_with_its_own_children(dev):
     assert children(dev, "etl-ui") == {
-        "etl-ui-key": "tls:index/privateKey:PrivateKey",
+        "etl-ui-tls-key": "tls:index/privateKey:PrivateKey",
         "etl-ui-tls-csr": "tls:index/certRequest:CertRequest",
         "etl-ui-tls-cert": "tls:index/locallySignedCert:LocallySignedCert",
         "etl-ui-tls": SECRET,

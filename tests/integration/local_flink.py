@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from offline.engine import RunResult
 
@@ -227,11 +229,12 @@ def rest_get(port: int, path: str, ca_file: Path, server_name: str, timeout: flo
     if status != 200:
         raise ValueError(f"HTTP {status}")
     if b"transfer-encoding: chunked" in head.lower():
-        body = _unchunk(body)
+        body = unchunk(body)
     return body.decode()
 
 
-def _unchunk(body: bytes) -> bytes:
+def unchunk(body: bytes) -> bytes:
+    """The payload of an HTTP/1.1 chunked body."""
     out = b""
     while body:
         size_line, _, rest = body.partition(b"\r\n")
@@ -265,3 +268,16 @@ def running(cluster: LocalFlinkCluster) -> Iterator[LocalFlinkCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def write_pem_identity(pkcs12_data: bytes, password: str, directory: Path, stem: str) -> tuple[Path, Path]:
+    """The certificate and key inside a PKCS12 keystore, as PEM files (`<stem>.crt`, `<stem>.key`)."""
+    store = pkcs12.load_pkcs12(pkcs12_data, password.encode())
+    cert, key = directory / f"{stem}.crt", directory / f"{stem}.key"
+    cert.write_bytes(store.cert.certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        store.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert, key

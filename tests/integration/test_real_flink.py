@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from components.render import names
 from offline.engine import RunResult
@@ -23,6 +21,7 @@ from tests.integration.local_flink import (
     lay_out_mounts,
     plain_http,
     rest_get,
+    write_pem_identity,
 )
 from tests.integration.tls_probe import handshake
 
@@ -42,27 +41,15 @@ def tools() -> dict[str, str]:
     return tools
 
 
-def write_pem_identity(keystore: Path, password: str, directory: Path) -> tuple[Path, Path]:
-    """The certificate and key inside a PKCS12 keystore, as PEM files openssl can present."""
-    store = pkcs12.load_pkcs12(keystore.read_bytes(), password.encode())
-    cert, key = directory / "client.crt", directory / "client.key"
-    cert.write_bytes(store.cert.certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        store.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert, key
-
-
 class RunningCluster:
     def __init__(self, result: RunResult, cluster: LocalFlinkCluster, ca_file: Path, startup: dict[str, float]):
         self.result, self.cluster, self.ca_file, self.startup = result, cluster, ca_file, startup
         conf = cluster.configuration
         self.identity = write_pem_identity(
-            Path(conf["security.ssl.internal.keystore"]),
+            Path(conf["security.ssl.internal.keystore"]).read_bytes(),
             conf["security.ssl.internal.keystore-password"],
             cluster.workdir,
+            "client",
         )
 
 

@@ -18,7 +18,7 @@ import pytest
 from components.render import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.https_upstream import https_upstream
-from tests.integration.local_flink import LocalFlinkCluster, flink_home
+from tests.integration.local_flink import LocalFlinkCluster, flink_home, unchunk, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
 
@@ -67,7 +67,7 @@ class Proxy:
         status_line, *header_lines = head.decode().split("\r\n")
         response_headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
         if response_headers.get("transfer-encoding") == "chunked":
-            payload = _unchunk(payload)
+            payload = unchunk(payload)
         return int(status_line.split()[1]), response_headers, payload
 
     def get(self, path: str, credentials: tuple[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -76,17 +76,6 @@ class Proxy:
     @property
     def login(self) -> tuple[str, str]:
         return self.user, self.password
-
-
-def _unchunk(body: bytes) -> bytes:
-    out = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, body = out + rest[:size], rest[size + 2 :]
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -222,19 +211,8 @@ def _rest_password(result) -> tuple[str, str]:
 
 def _rest_identity(result, password: str, directory: Path) -> tuple[Path, Path]:
     """The other stack's REST certificate (same names, other CA) and key, as PEM files."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     secret = next(r for r in result.by_type("kubernetes:core/v1:Secret") if r.name == f"{DEPLOYMENT}-tls-rest")
-    store = pkcs12.load_pkcs12(base64.b64decode(secret.inputs["data"]["keystore.p12"]), password.encode())
-    chain, key = directory / "rogue-chain.pem", directory / "rogue.key"
-    chain.write_bytes(store.cert.certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        store.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return chain, key
+    return write_pem_identity(base64.b64decode(secret.inputs["data"]["keystore.p12"]), password, directory, "rogue")
 
 
 def test_proxy_tls_passes_the_mozilla_intermediate_check(proxy):
