@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from offline import render
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, StackRunner
 from tests.schema_validation import validation_errors
 
 
@@ -109,3 +109,23 @@ def test_invalid_config_exits_non_zero_and_writes_nothing(tmp_path):
     assert completed.returncode != 0
     assert "secure-flink:platform" in completed.stderr and "gke" in completed.stderr
     assert not (tmp_path / "out").exists()
+
+
+VARIANTS = [
+    ("dev", {"uiDomain": "flink.example.com"}),
+    ("ocp", {"uiRouteTermination": "reencrypt", "uiDomain": ""}),
+    ("dev", {"uiEnabled": False}),
+    ("dev", {"keyAlgorithm": "ECDSA", "tlsProtocol": "TLSv1.2"}),
+]
+
+
+@pytest.mark.parametrize(
+    "stack, overrides", VARIANTS, ids=["ingress-with-host", "reencrypt-route", "no-ui", "ecdsa-tls12"]
+)
+def test_every_exposure_variant_renders_valid_objects(stack, overrides):
+    result = StackRunner(stack).up(**overrides)
+    docs = [render.manifest(r) for r in render.kubernetes_objects(result)]
+    errors = {f"{d['kind']}/{d['metadata']['name']}": validation_errors(d) for d in docs}
+    assert {name: e for name, e in errors.items() if e} == {}
+    kinds = {d["kind"] for d in docs}
+    assert ("Route" in kinds) == (stack == "ocp" and overrides.get("uiEnabled", True))
