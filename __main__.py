@@ -10,6 +10,8 @@ from components import (
     FlinkOperatorTrust,
     FlinkOperatorTrustArgs,
     ProxyUser,
+    RestClientCertificates,
+    RestClientCertificatesArgs,
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
     SecureFlinkUI,
@@ -104,6 +106,20 @@ for deployment in settings.deployments:
 pulumi.export("caCertificate", ca.cert_pem)
 pulumi.export("platform", settings.platform.value)
 pulumi.export("restEndpoints", {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments})
+if settings.rest_clients:
+    rest_clients = RestClientCertificates(
+        "rest-clients",
+        RestClientCertificatesArgs(
+            clients=settings.rest_clients,
+            key=tls_settings.key,
+            ca_lifetime=tls_settings.ca_lifetime,
+            lifetime=tls_settings.cert_lifetime,
+            rotation=tls_settings.rotation,
+        ),
+    )
+    pulumi.export("restClientCaCertificate", rest_clients.ca_cert_pem)
+    pulumi.export("restClientFingerprints", rest_clients.fingerprints)
+    pulumi.export("restClients", rest_clients.bundles)
 if ui_settings.enabled:
     pulumi.export("uiUrls", ui_urls)
     pulumi.export("uiUsers", [user.name for user in ui_settings.users])

@@ -131,6 +131,8 @@ class UiSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
+    rest_clients: tuple[str, ...]
+    """Names of the REST clients the stack issues client certificates to."""
     platform: Platform
     namespace: str
     operator_namespace: str
@@ -264,9 +266,11 @@ def _build(reader: _Reader, raw: Mapping[str, str | None]) -> StackSettings | No
     tls = _tls(reader, raw)
     deployments = _deployments(reader, raw["deployments"])
     ui = _ui(reader, raw, platform, deployments)
-    if None in (platform, namespace, operator_namespace, tls, deployments, ui):
+    rest_clients = _rest_clients(reader, raw["restClients"])
+    if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients):
         return None
     return StackSettings(
+        rest_clients=rest_clients,
         ui=ui,
         platform=platform,
         namespace=namespace,
@@ -701,6 +705,38 @@ def _ui_domain(reader: _Reader, domain: str | None, deployments: tuple[Deploymen
     return domain
 
 
+CLIENT_FIELDS = frozenset({"name"})
+MAX_CLIENT_NAME_LENGTH = 40
+
+
+def _rest_clients(reader: _Reader, text: str | None) -> tuple[str, ...] | None:
+    items = _json(reader, "restClients", text)
+    if not isinstance(items, list):
+        reader.fail("restClients", items, "must be a list of clients", _set_hint("restClients[0].name", "ci-bot"))
+        return None
+    before, clients = len(reader.problems), []
+    for i, item in enumerate(items):
+        key = f"restClients[{i}]"
+        if not isinstance(item, dict):
+            reader.fail(key, item, "must be a map with name", _set_hint(f"{key}.name", "ci-bot"))
+            continue
+        reader.unknown_fields(key, item, CLIENT_FIELDS)
+        name = item.get("name")
+        if not isinstance(name, str) or not names.is_dns1123_label(name) or len(name) > MAX_CLIENT_NAME_LENGTH:
+            reader.fail(
+                f"{key}.name",
+                name,
+                f"must be a DNS-1123 label of at most {MAX_CLIENT_NAME_LENGTH} "
+                "characters (it names the certificate and its resources)",
+                _set_hint(f"{key}.name", "ci-bot"),
+            )
+        elif name in clients:
+            reader.fail(f"{key}.name", name, "is listed twice", "give every client a unique name")
+        else:
+            clients.append(name)
+    return tuple(clients) if len(reader.problems) == before else None
+
+
 TOP_LEVEL_KEYS = (
     "platform",
     "namespace",
@@ -722,6 +758,7 @@ TOP_LEVEL_KEYS = (
     "uiIngressClass",
     "uiMaxBodySize",
     "uiProxyImage",
+    "restClients",
 )
 
 

@@ -6,6 +6,7 @@ from components.certificate_authority import (
 )
 from components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from components.flink_operator_trust import FlinkOperatorTrust, FlinkOperatorTrustArgs
+from components.rest_client_certificates import RestClientCertificates, RestClientCertificatesArgs
 from components.secure_flink_deployment import (
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
@@ -22,6 +23,8 @@ __all__ = [
     "SecureFlinkDeployment",
     "SecureFlinkDeploymentArgs",
     "ProxyUser",
+    "RestClientCertificates",
+    "RestClientCertificatesArgs",
     "SecureFlinkUI",
     "SecureFlinkUIArgs",
 ]

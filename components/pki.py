@@ -27,7 +27,7 @@ def issue_certificate(
     name: str,
     *,
     key: tls.PrivateKey,
-    common_name: str,
+    common_name: pulumi.Input[str],
     dns_names: list[str],
     allowed_uses: list[str],
     ca_cert_pem: pulumi.Input[str],

@@ -1,5 +1,6 @@
 """pulumi-random's RandomPassword with the provider's character rules, drawn from the OS CSPRNG."""
 
+import base64
 import secrets
 import string
 from collections.abc import Mapping
@@ -50,3 +51,19 @@ def random_string(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CREATE["random:index/randomString:RandomString"] = random_string
+
+
+def random_id(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """RandomId: `byte_length` random bytes in the encodings the provider offers."""
+    data = secrets.token_bytes(int(inputs["byteLength"]))
+    prefix = inputs.get("prefix") or ""
+    return {
+        **inputs,
+        "hex": prefix + data.hex(),
+        "b64Url": prefix + base64.urlsafe_b64encode(data).decode().rstrip("="),
+        "b64Std": prefix + base64.b64encode(data).decode(),
+        "dec": prefix + str(int.from_bytes(data, "big")),
+    }
+
+
+CREATE["random:index/randomId:RandomId"] = random_id

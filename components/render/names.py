@@ -140,3 +140,9 @@ def flink_pod_labels(deployment: str) -> dict[str, str]:
 
 def flink_jobmanager_labels(deployment: str) -> dict[str, str]:
     return {"app": deployment, "component": "jobmanager"}
+
+
+def client_common_name(client: str, issuance: str) -> str:
+    """CN of a REST client certificate. The per-issuance id makes a re-added name a new identity, so an
+    allow-list by CN (ingress-nginx `auth-tls-match-cn`) never accepts the certificate of a removed client."""
+    return f"{client}.{issuance}"

@@ -1,12 +1,25 @@
-"""nginx.conf for the proxy in front of Flink's REST endpoint (the Web UI): TLS, basic auth, verified TLS upstream.
+"""nginx.conf for the proxy in front of Flink's REST endpoint (the Web UI): TLS, client auth, verified TLS upstream.
 
 Built for nginx-unprivileged: an arbitrary non-root UID on a read-only root filesystem, so the pid file
 and every temp path live in `temp_dir`. Every field is validated before it is interpolated: no value can
-end a directive or open a block. Unauthenticated callers see 401 everywhere except the health path and,
-in prefix mode, the `/<name>` -> `/<name>/` redirect (which reveals only the prefix the Route already
-publishes); authenticated requests outside the prefix get 404 and are never proxied.
+end a directive or open a block.
+
+Exactly one way to authenticate clients:
+- basic auth (`htpasswd_file`): unauthenticated callers see 401 everywhere except the health path and, in
+  prefix mode, the `/<name>` -> `/<name>/` redirect (which reveals only the prefix the Route already
+  publishes); authenticated requests outside the prefix get 404 and are never proxied.
+- client certificates (`client_ca_file` + `allowed_client_fingerprints`): every location but the health path
+  answers 400 unless the client presented a certificate that verified against `client_ca_file` (nginx itself
+  answers 400 on every path, health included, to a certificate that fails verification), then 403 unless the
+  certificate's SHA-1 fingerprint is on the allow-list; only then is the request served (404 outside the
+  prefix) or proxied. The allow-list exists because a removed client's certificate verifies until it expires.
+
+Either way the proxy can present its own client certificate to Flink (`upstream_client_certificate`), for a
+REST API that itself requires mTLS.
 """
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, fields
 
@@ -27,6 +40,11 @@ _DNS_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0
 _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 _PREFIX = re.compile(r"/|/[a-z0-9-]+/")
 _URI_PATH = re.compile(r"(/[a-z0-9._-]+)+")
+_FINGERPRINT = re.compile(r"[0-9a-f]{40}")
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----")
+_OPTIONAL_PATHS = ("htpasswd_file", "client_ca_file", "upstream_client_certificate", "upstream_client_key")
+# Set by the client-certificate allow-list map; 1 only for a listed fingerprint.
+CLIENT_ALLOWED = "$client_allowed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,13 +63,23 @@ class ProxyConfig:
     """Name nginx sends as SNI and requires in Flink's REST certificate (one of its SANs)."""
     upstream_trusted_ca: str
     """Path of the CA PEM that signed Flink's REST certificate: the only CA the proxy trusts upstream."""
-    htpasswd_file: str
+    htpasswd_file: str | None = None
+    """Basic-auth mode: path of the htpasswd file. Exactly one of this and `client_ca_file`."""
+    client_ca_file: str | None = None
+    """Client-certificate mode: path of the PEM bundle of the CA(s) that sign client certificates (leaf + CA only)."""
+    allowed_client_fingerprints: tuple[str, ...] = ()
+    """Client-certificate mode: the admitted certificates, as `$ssl_client_fingerprint` prints them (SHA-1 of the
+    DER, 40 lower-case hex digits, no colons); at least one, none twice. Must be empty in basic-auth mode."""
+    upstream_client_certificate: str | None = None
+    """Path of the PEM chain the proxy presents to Flink when Flink's REST API requires client certificates;
+    set together with `upstream_client_key`. Independent of the client authentication mode."""
+    upstream_client_key: str | None = None
     max_body_size: str
     """Largest request body, nginx size syntax ("256m"); jar uploads need more than nginx's 1m default."""
     path_prefix: str = "/"
     """Where the UI is served, "/" or "/<name>/"; the prefix is stripped before forwarding."""
     health_path: str = "/healthz"
-    """Answered by nginx itself, without auth and without calling Flink."""
+    """Answered by nginx itself, without auth (no certificate needed) and without calling Flink."""
     temp_dir: str = "/tmp"
     """The only directory nginx writes: pid file and all temp paths."""
     worker_processes: int | None = None
@@ -62,6 +90,9 @@ class ProxyConfig:
             problem = _problem(field.name, getattr(self, field.name))
             if problem is not None:
                 raise ValueError(f"ProxyConfig.{field.name} {problem}, got {getattr(self, field.name)!r}")
+        problem = _combination_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         if self.path_prefix != "/" and self.health_path == self.path_prefix.rstrip("/"):
             raise ValueError(f"ProxyConfig.health_path must differ from the prefix redirect, got {self.health_path!r}")
 
@@ -72,6 +103,10 @@ def _problem(name: str, value: object) -> str | None:
         return None if ok else "must be an integer from 1 to 65535"
     if name == "worker_processes":
         return None if value is None or (type(value) is int and value >= 1) else "must be None or an integer >= 1"
+    if name == "allowed_client_fingerprints":
+        return _fingerprints_problem(value)
+    if name in _OPTIONAL_PATHS and value is None:
+        return None
     rules = {
         "upstream_host": (_DNS_NAME, "must be a lower-case DNS name"),
         "upstream_server_name": (_DNS_NAME, "must be a lower-case DNS name"),
@@ -81,6 +116,40 @@ def _problem(name: str, value: object) -> str | None:
     }
     pattern, reason = rules.get(name, (_PATH, "must be an absolute file path of [A-Za-z0-9._@+=,-] segments"))
     return None if isinstance(value, str) and pattern.fullmatch(value) else reason
+
+
+def _fingerprints_problem(value: object) -> str | None:
+    if not isinstance(value, tuple) or not all(isinstance(v, str) and _FINGERPRINT.fullmatch(v) for v in value):
+        return "must be a tuple of SHA-1 fingerprints, 40 lower-case hex digits without colons"
+    # nginx refuses to start on a map that lists a key twice ("conflicting parameter").
+    return None if len(set(value)) == len(value) else "must not list a fingerprint twice"
+
+
+def _combination_problem(config: ProxyConfig) -> str | None:
+    """Why the fields, each valid alone, do not make one authentication mode and one upstream identity."""
+    basic, certificates = config.htpasswd_file is not None, config.client_ca_file is not None
+    if basic == certificates:
+        state = "both are set" if basic else "neither is set"
+        return f"ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set, not both: {state}"
+    if certificates and not config.allowed_client_fingerprints:
+        return "ProxyConfig.allowed_client_fingerprints must list at least one fingerprint with client_ca_file"
+    if basic and config.allowed_client_fingerprints:
+        return "ProxyConfig.allowed_client_fingerprints must be empty in basic-auth mode (htpasswd_file)"
+    if (config.upstream_client_certificate is None) != (config.upstream_client_key is None):
+        missing = "upstream_client_key" if config.upstream_client_key is None else "upstream_client_certificate"
+        return f"ProxyConfig.{missing} must be set together with the other upstream client field"
+    return None
+
+
+def client_fingerprint(certificate_pem: str) -> str:
+    """What nginx's `$ssl_client_fingerprint` prints for the first certificate in `certificate_pem`: the SHA-1 of
+    its DER, 40 lower-case hex digits. ValueError when the text holds no PEM certificate."""
+    match = _PEM_CERTIFICATE.search(certificate_pem)
+    if match is None:
+        raise ValueError("certificate_pem holds no PEM certificate")
+    der = base64.b64decode("".join(match.group(1).split()), validate=True)
+    # An identity nginx computes, not a signature: SHA-1 is what nginx offers ($ssl_client_fingerprint).
+    return hashlib.sha1(der, usedforsecurity=False).hexdigest()
 
 
 def nginx_conf(config: ProxyConfig) -> str:
@@ -106,16 +175,38 @@ def _http(config: ProxyConfig) -> list[str]:
         "default_type application/octet-stream;",
         *(f"{name}_temp_path {config.temp_dir}/{name}_temp;" for name in TEMP_PATHS),
         "# No request headers in the log: the Authorization header must never reach it.",
-        'log_format proxy \'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-        '$request_time "$http_user_agent"\';',
+        _log_format(config),
         # Buffered: a write per request costs the proxy ~15% of its throughput; a second of log delay costs nothing.
         f"access_log /dev/stdout proxy buffer={ACCESS_LOG_BUFFER} flush={ACCESS_LOG_FLUSH};",
         *_block(
             f"upstream {UPSTREAM}",
             [f"server {config.upstream_host}:{config.upstream_port};", f"keepalive {UPSTREAM_KEEPALIVE};"],
         ),
+        *_allow_list(config),
         *_block("server", _server(config)),
     ]
+
+
+def _log_format(config: ProxyConfig) -> str:
+    if config.client_ca_file is None:
+        return (
+            'log_format proxy \'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '$request_time "$http_user_agent"\';'
+        )
+    # The fingerprint is who called (what the allow-list names); the verify result is why a 400 was sent,
+    # which the error log only says at level info.
+    return (
+        'log_format proxy \'$remote_addr - $ssl_client_fingerprint [$time_local] "$request" $status $body_bytes_sent '
+        '$request_time "$http_user_agent" "$ssl_client_verify"\';'
+    )
+
+
+def _allow_list(config: ProxyConfig) -> list[str]:
+    if config.client_ca_file is None:
+        return []
+    # No certificate -> empty fingerprint -> default 0; the value is only trusted after verification passed.
+    entries = ["default 0;", *(f"{fingerprint} 1;" for fingerprint in config.allowed_client_fingerprints)]
+    return _block(f"map $ssl_client_fingerprint {CLIENT_ALLOWED}", entries)
 
 
 def _server(config: ProxyConfig) -> list[str]:
@@ -136,26 +227,57 @@ def _server(config: ProxyConfig) -> list[str]:
         "# Redirects carry a path only: behind a Route the public port is not the listen port.",
         "absolute_redirect off;",
         f"client_max_body_size {config.max_body_size};",
-        'auth_basic "Flink";',
-        f"auth_basic_user_file {config.htpasswd_file};",
-        *_block(
-            f"location = {config.health_path}",
-            ["auth_basic off;", "access_log off;", "default_type text/plain;", 'return 200 "ok";'],
-        ),
+        *_client_auth(config),
+        *_block(f"location = {config.health_path}", _health(config)),
         *_ui_locations(config),
     ]
 
 
-def _ui_locations(config: ProxyConfig) -> list[str]:
-    prefix = config.path_prefix
-    if prefix == "/":
-        return _block("location /", _proxy(config, f"https://{UPSTREAM}"))
+def _client_auth(config: ProxyConfig) -> list[str]:
+    if config.client_ca_file is None:
+        return ['auth_basic "Flink";', f"auth_basic_user_file {config.htpasswd_file};"]
     return [
-        *_block(f"location = {prefix.rstrip('/')}", [f"return 301 {prefix};"]),
-        *_block(f"location {prefix}", _proxy(config, f"https://{UPSTREAM}/")),
+        f"ssl_client_certificate {config.client_ca_file};",
+        "# optional, not on: `on` refuses a request without a certificate on every path, the health probe's too.",
+        "# A certificate that fails verification still gets 400 from nginx on every path; every location but",
+        "# the health path refuses a missing one itself (_client_checks).",
+        "ssl_verify_client optional;",
+        "# Leaf signed directly by the client CA: no intermediates.",
+        "ssl_verify_depth 1;",
+    ]
+
+
+def _health(config: ProxyConfig) -> list[str]:
+    body = ["access_log off;", "default_type text/plain;", 'return 200 "ok";']
+    return body if config.client_ca_file is not None else ["auth_basic off;", *body]
+
+
+def _client_checks(config: ProxyConfig) -> list[str]:
+    """First in every location but the health path: rewrite-phase `if`+`return` runs before the location's
+    own return, try_files or proxy_pass, and `if` holding only `return` is safe in a location."""
+    if config.client_ca_file is None:
+        return []
+    return [
+        "# 496: nginx's own no-certificate code, sent as 400 with the page `ssl_verify_client on` sends.",
+        *_block("if ($ssl_client_verify != SUCCESS)", ["return 496;"]),
+        *_block(f"if ({CLIENT_ALLOWED} = 0)", ["return 403;"]),
+    ]
+
+
+def _ui_locations(config: ProxyConfig) -> list[str]:
+    prefix, checks = config.path_prefix, _client_checks(config)
+    if prefix == "/":
+        return _block("location /", [*checks, *_proxy(config, f"https://{UPSTREAM}")])
+    return [
+        *_block(f"location = {prefix.rstrip('/')}", [*checks, f"return 301 {prefix};"]),
+        *_block(f"location {prefix}", [*checks, *_proxy(config, f"https://{UPSTREAM}/")]),
         *_block(
             "location /",
-            ["# try_files runs after auth_basic, where `return 404` would run before it.", "try_files /.none =404;"],
+            [
+                *checks,
+                "# try_files runs after auth_basic (access phase), where `return 404` would run before it.",
+                "try_files /.none =404;",
+            ],
         ),
     ]
 
@@ -179,4 +301,15 @@ def _proxy(config: ProxyConfig, target: str) -> list[str]:
         "proxy_ssl_verify_depth 2;",
         "proxy_ssl_session_reuse on;",
         "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+        *_upstream_identity(config),
+    ]
+
+
+def _upstream_identity(config: ProxyConfig) -> list[str]:
+    if config.upstream_client_certificate is None:
+        return []
+    return [
+        "# Flink's REST API requires client certificates (security.ssl.rest.authentication-enabled).",
+        f"proxy_ssl_certificate {config.upstream_client_certificate};",
+        f"proxy_ssl_certificate_key {config.upstream_client_key};",
     ]

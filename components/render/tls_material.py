@@ -2,6 +2,9 @@
 
 import base64
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
 from . import names
 from .keystores import java_keystore, java_truststore
 
@@ -48,3 +51,17 @@ def operator_truststore_files(*, ca_pem: str, password: str) -> dict[str, str]:
             java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["secure-flink-ca"])
         )
     }
+
+
+def sha1_fingerprint(cert_pem: str) -> str:
+    """The certificate's SHA-1 fingerprint as nginx's `$ssl_client_fingerprint` prints it (lowercase hex)."""
+    return x509.load_pem_x509_certificate(cert_pem.encode()).fingerprint(hashes.SHA1()).hex()
+
+
+def client_pkcs12(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> str:
+    """A password-protected PKCS12 (base64) with the client's key, certificate and CA, for browsers and curl."""
+    return _b64(
+        java_keystore(
+            private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
+        )
+    )

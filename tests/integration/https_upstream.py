@@ -3,6 +3,8 @@
 It answers `GET /overview` with JSON, `GET /` with HTML, anything else with 404, and any POST by reading
 and counting the body. It records every request's path and headers, every body size, and every TCP
 connection it accepted, so tests can see what a proxy forwarded and whether it reused connections.
+Given `client_ca`, it requires a client certificate signed by that CA, as Flink's REST API does with
+`security.ssl.rest.authentication-enabled`, and records the common name of the certificate each request came with.
 """
 
 import json
@@ -28,6 +30,8 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     body_bytes: int
+    client_common_name: str | None = None
+    """CN of the verified client certificate; None unless the upstream requires client certificates."""
 
 
 @dataclass
@@ -76,8 +80,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, "application/json", json.dumps({"received": received}).encode())
 
     def _record(self, body_bytes: int) -> None:
-        seen = SeenRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body_bytes)
-        self.server.record.add(seen)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.record.add(SeenRequest(self.command, self.path, headers, body_bytes, self._client_common_name()))
+
+    def _client_common_name(self) -> str | None:
+        # getpeercert(): None without a client certificate, {} for one this server did not verify.
+        subject = (self.connection.getpeercert() or {}).get("subject", ())
+        names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+        return names[0] if names else None
 
     def _reply(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)
@@ -117,10 +127,14 @@ class RunningUpstream:
 
 
 @contextmanager
-def https_upstream(certificate_chain: Path, key: Path) -> Iterator[RunningUpstream]:
-    """Serve on 127.0.0.1 (a free port) with the given PEM chain and key until the block exits."""
+def https_upstream(certificate_chain: Path, key: Path, *, client_ca: Path | None = None) -> Iterator[RunningUpstream]:
+    """Serve on 127.0.0.1 (a free port) with the given PEM chain and key until the block exits; with `client_ca`,
+    only to clients presenting a certificate that CA signed (a failed handshake lands in `record.errors`)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate_chain, key)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
     record = UpstreamRecord()
     server = _Server(context, record)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -201,3 +201,23 @@ def test_openshift_passthrough_needs_a_domain():
         read({**stack_values("ocp"), "uiDomain": ""})
     assert [p.key for p in raised.value.problems] == ["uiDomain"]
     assert read({**stack_values("ocp"), "uiDomain": "", "uiRouteTermination": "reencrypt"}).ui.domain is None
+
+
+BAD_CLIENTS = [
+    ("not a list", {"name": "ci"}, "restClients"),
+    ("name with capitals", [{"name": "CI-Bot"}], "restClients[0].name"),
+    ("name too long", [{"name": "c" * 41}], "restClients[0].name"),
+    ("duplicate", [{"name": "ci"}, {"name": "ci"}], "restClients[1].name"),
+    ("unknown field", [{"name": "ci", "expires": "2027"}], "restClients[0].expires"),
+]
+
+
+@pytest.mark.parametrize("case, clients, key", BAD_CLIENTS, ids=[c[0] for c in BAD_CLIENTS])
+def test_bad_rest_client_names_its_key(case, clients, key):
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("dev"), "restClients": clients})
+    assert key in [p.key for p in raised.value.problems], raised.value
+
+
+def test_rest_clients_read_in_order():
+    assert read({**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}]}).rest_clients == ("ci", "ops")

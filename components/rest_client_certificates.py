@@ -1,0 +1,128 @@
+"""RestClientCertificates: a client CA dedicated to REST clients, and one certificate per named client."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+import pulumi_tls as tls
+
+from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from components.pki import issue_certificate, private_key
+from components.render import names, tls_material
+from components.render.tls_policy import CertificateLifetime, KeySpec, key_usages
+
+TYPE = "secureflink:index:RestClientCertificates"
+PKCS12_PASSWORD_LENGTH = 24
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestClientCertificatesArgs:
+    clients: Sequence[str]
+    """Client names (CI bots, operators' laptops). Removing one retires its certificate everywhere that
+    checks the allow-list outputs; adding one issues exactly that client's certificate."""
+    key: KeySpec
+    ca_lifetime: CertificateLifetime
+    lifetime: CertificateLifetime
+    rotation: str
+
+
+class RestClientCertificates(pulumi.ComponentResource):
+    """Creates a client CA (its own trust domain: it signs client certificates and nothing else) and,
+    per client, a key, a certificate whose only extended usage is client authentication, and a
+    password-protected PKCS12.
+
+    A signed certificate stays valid until it expires, so removal is enforced by allow-lists the
+    entry points take from these outputs: `fingerprints` (exact certificates, for nginx),
+    `common_names` (for ingress-nginx's `auth-tls-match-cn`) and `certificates` (for Flink's truststore).
+    """
+
+    ca_cert_pem: pulumi.Output[str]
+    certificates: dict[str, pulumi.Output[str]]
+    """Client name -> certificate (PEM)."""
+    fingerprints: pulumi.Output[dict[str, str]]
+    """Client name -> SHA-1 fingerprint, as nginx's `$ssl_client_fingerprint` prints it."""
+    common_names: dict[str, pulumi.Output[str]]
+    bundles: pulumi.Output[dict[str, dict[str, str]]]
+    """Client name -> {certificate, privateKey, caCertificate, pkcs12 (base64), pkcs12Password} (secret)."""
+
+    def __init__(self, name: str, args: RestClientCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ca = CertificateAuthority(
+            f"{name}-ca",
+            CertificateAuthorityArgs(
+                common_name=f"secure-flink {pulumi.get_stack()} REST client CA",
+                key=args.key,
+                lifetime=args.ca_lifetime,
+                rotation=args.rotation,
+            ),
+            opts=child,
+        )
+        self.ca_cert_pem = ca.cert_pem
+        self.certificates, self.common_names, bundles = {}, {}, {}
+        for client in args.clients:
+            cert, key, common_name = self._client(name, client, ca, args, child)
+            self.certificates[client] = cert.cert_pem
+            self.common_names[client] = common_name
+            bundles[client] = self._bundle(name, client, cert, key, ca, args.rotation, child)
+        self.fingerprints = pulumi.Output.all(**self.certificates).apply(
+            lambda certs: {client: tls_material.sha1_fingerprint(pem) for client, pem in certs.items()}
+        )
+        self.bundles = pulumi.Output.secret(pulumi.Output.all(**bundles))
+        self.register_outputs({"ca_cert_pem": self.ca_cert_pem, "fingerprints": self.fingerprints})
+
+    @staticmethod
+    def _client(
+        name: str,
+        client: str,
+        ca: CertificateAuthority,
+        args: RestClientCertificatesArgs,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[tls.LocallySignedCert, tls.PrivateKey, pulumi.Output[str]]:
+        issuance = random.RandomId(
+            f"{name}-{client}-id", byte_length=4, keepers={"rotation": args.rotation}, opts=child
+        )
+        key = private_key(f"{name}-{client}-key", args.key, args.rotation, child)
+        common_name = issuance.hex.apply(lambda hex_id: names.client_common_name(client, hex_id))
+        cert = issue_certificate(
+            f"{name}-{client}",
+            key=key,
+            common_name=common_name,
+            dns_names=[],
+            allowed_uses=key_usages(args.key.algorithm, "client_auth"),
+            ca_cert_pem=ca.cert_pem,
+            ca_private_key_pem=ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        return cert, key, common_name
+
+    @staticmethod
+    def _bundle(
+        name: str,
+        client: str,
+        cert: tls.LocallySignedCert,
+        key: tls.PrivateKey,
+        ca: CertificateAuthority,
+        rotation: str,
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[dict[str, str]]:
+        password = random.RandomPassword(
+            f"{name}-{client}-pkcs12-password",
+            length=PKCS12_PASSWORD_LENGTH,
+            special=False,
+            keepers={"rotation": rotation},
+            opts=child,
+        )
+        return pulumi.Output.all(cert.cert_pem, key.private_key_pem, ca.cert_pem, password.result).apply(
+            lambda v: {
+                "certificate": v[0],
+                "privateKey": v[1],
+                "caCertificate": v[2],
+                "pkcs12": tls_material.client_pkcs12(
+                    key_pem=v[1], cert_pem=v[0], ca_pem=v[2], password=v[3], alias=client
+                ),
+                "pkcs12Password": v[3],
+            }
+        )
