@@ -12,6 +12,8 @@ from components import (
     ProxyUser,
     RestClientCertificates,
     RestClientCertificatesArgs,
+    RestMTLSIngress,
+    RestMTLSIngressArgs,
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
     SecureFlinkUI,
@@ -43,7 +45,23 @@ FlinkOperatorTrust(
     ),
 )
 
+rest_clients = None
+if settings.rest_clients:
+    rest_clients = RestClientCertificates(
+        "rest-clients",
+        RestClientCertificatesArgs(
+            clients=settings.rest_clients,
+            key=tls_settings.key,
+            ca_lifetime=tls_settings.ca_lifetime,
+            lifetime=tls_settings.cert_lifetime,
+            rotation=tls_settings.rotation,
+        ),
+    )
+
+# On Kubernetes the REST API is exposed to certificate holders through ingress-nginx, which calls Flink directly.
+rest_ingress = rest_clients is not None and not openshift
 ui_urls: dict[str, pulumi.Output[str]] = {}
+rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
 for deployment in settings.deployments:
     flink_tls = FlinkInternalTLS(
@@ -73,9 +91,27 @@ for deployment in settings.deployments:
             secret_mounts=[flink_tls.secret_mounts, deployment.secret_mounts],
             operator_namespace=settings.operator_namespace,
             rest_client_labels=[proxy_labels(deployment.name)] if ui_settings.enabled else [],
+            rest_client_namespaces=[settings.ingress_controller_namespace] if rest_ingress else [],
             user_configuration=deployment.flink_configuration,
         ),
     )
+    if rest_ingress:
+        rest_urls[deployment.name] = RestMTLSIngress(
+            f"{deployment.name}-api",
+            RestMTLSIngressArgs(
+                deployment_name=deployment.name,
+                namespace=settings.namespace,
+                host=names.rest_api_host(deployment.name, ui_settings.domain),
+                ca=ca,
+                flink_rest_ca_pem=flink_tls.rest_ca_pem,
+                client_ca_pem=rest_clients.ca_cert_pem,
+                client_common_names=list(rest_clients.common_names.values()),
+                ingress_class=ui_settings.ingress_class,
+                key=tls_settings.key,
+                lifetime=tls_settings.cert_lifetime,
+                rotation=tls_settings.rotation,
+            ),
+        ).url
     if not ui_settings.enabled:
         continue
     ui = SecureFlinkUI(
@@ -106,17 +142,9 @@ for deployment in settings.deployments:
 pulumi.export("caCertificate", ca.cert_pem)
 pulumi.export("platform", settings.platform.value)
 pulumi.export("restEndpoints", {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments})
-if settings.rest_clients:
-    rest_clients = RestClientCertificates(
-        "rest-clients",
-        RestClientCertificatesArgs(
-            clients=settings.rest_clients,
-            key=tls_settings.key,
-            ca_lifetime=tls_settings.ca_lifetime,
-            lifetime=tls_settings.cert_lifetime,
-            rotation=tls_settings.rotation,
-        ),
-    )
+if rest_urls:
+    pulumi.export("restUrls", rest_urls)
+if rest_clients is not None:
     pulumi.export("restClientCaCertificate", rest_clients.ca_cert_pem)
     pulumi.export("restClientFingerprints", rest_clients.fingerprints)
     pulumi.export("restClients", rest_clients.bundles)

@@ -133,6 +133,8 @@ class UiSettings:
 class StackSettings:
     rest_clients: tuple[str, ...]
     """Names of the REST clients the stack issues client certificates to."""
+    ingress_controller_namespace: str
+    """Where ingress-nginx runs: the REST NetworkPolicy admits it when a RestMTLSIngress exists."""
     platform: Platform
     namespace: str
     operator_namespace: str
@@ -267,10 +269,22 @@ def _build(reader: _Reader, raw: Mapping[str, str | None]) -> StackSettings | No
     deployments = _deployments(reader, raw["deployments"])
     ui = _ui(reader, raw, platform, deployments)
     rest_clients = _rest_clients(reader, raw["restClients"])
-    if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients):
+    controller_namespace = _namespace(reader, "ingressControllerNamespace", raw["ingressControllerNamespace"])
+    if rest_clients and platform is Platform.KUBERNETES and ui is not None and ui.domain is None:
+        reader.fail(
+            "uiDomain",
+            raw["uiDomain"],
+            "is required with restClients on Kubernetes: the REST ingress "
+            "checks client certificates per host (<deployment>-api.<uiDomain>)",
+            "pulumi config set uiDomain flink.example.com",
+        )
+    if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients, controller_namespace):
+        return None
+    if reader.problems:
         return None
     return StackSettings(
         rest_clients=rest_clients,
+        ingress_controller_namespace=controller_namespace,
         ui=ui,
         platform=platform,
         namespace=namespace,
@@ -759,6 +773,7 @@ TOP_LEVEL_KEYS = (
     "uiMaxBodySize",
     "uiProxyImage",
     "restClients",
+    "ingressControllerNamespace",
 )
 
 

@@ -7,6 +7,7 @@ from components.certificate_authority import (
 from components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from components.flink_operator_trust import FlinkOperatorTrust, FlinkOperatorTrustArgs
 from components.rest_client_certificates import RestClientCertificates, RestClientCertificatesArgs
+from components.rest_mtls_ingress import RestMTLSIngress, RestMTLSIngressArgs
 from components.secure_flink_deployment import (
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
@@ -25,6 +26,8 @@ __all__ = [
     "ProxyUser",
     "RestClientCertificates",
     "RestClientCertificatesArgs",
+    "RestMTLSIngress",
+    "RestMTLSIngressArgs",
     "SecureFlinkUI",
     "SecureFlinkUIArgs",
 ]

@@ -32,6 +32,8 @@ class SecureFlinkDeploymentArgs:
     """The operator calls the REST endpoint from there; the NetworkPolicy lets it."""
     rest_client_labels: Sequence[Mapping[str, str]] = ()
     """Pod labels of the other clients allowed on the REST port (the UI proxies)."""
+    rest_client_namespaces: Sequence[str] = ()
+    """Namespaces whose pods may call the REST port (an ingress controller)."""
     user_configuration: Mapping[str, str] = field(default_factory=dict)
     """The user's own flinkConfiguration; it may override hardening defaults, never a fragment's key."""
 
@@ -72,6 +74,7 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
                 deployment=name,
                 operator_namespace=args.operator_namespace,
                 rest_client_labels=args.rest_client_labels,
+                rest_client_namespaces=args.rest_client_namespaces,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

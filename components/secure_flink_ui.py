@@ -1,6 +1,5 @@
 """SecureFlinkUI: a hardened nginx proxy with basic auth and TLS in front of a Flink Web UI and REST API."""
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,7 +9,7 @@ import pulumi_random as random
 
 from components.certificate_authority import CertificateAuthority
 from components.pki import server_certificate
-from components.render import exposure, names
+from components.render import exposure, names, tls_material
 from components.render.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
 from components.render.nginx import ProxyConfig, nginx_conf
 from components.render.proxy_workload import ProxyWorkload, proxy_deployment_spec, proxy_labels, proxy_service_spec
@@ -137,14 +136,12 @@ class SecureFlinkUI(pulumi.ComponentResource):
             lifetime=args.lifetime,
             opts=child,
         )
-        # The chain (leaf then CA) lets clients that hold only the CA build the path; ca.crt is what
-        # ingress-nginx reads from proxy-ssl-secret to verify this proxy.
         return k8s.core.v1.Secret(
             f"{name}-tls",
             metadata=metadata,
             type="kubernetes.io/tls",
             data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
-                lambda v: {"tls.crt": _b64(v[0] + v[1]), "tls.key": _b64(v[2]), "ca.crt": _b64(v[1])}
+                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
             ),
             opts=child,
         )
@@ -184,7 +181,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
         users = [user.name for user in args.users]
         return pulumi.Output.all(pulumi.Output.all(*[passwords[u] for u in users]), pulumi.Output.all(*salts)).apply(
             lambda v: {
-                names.HTPASSWD_FILE: _b64(
+                names.HTPASSWD_FILE: tls_material.b64(
                     htpasswd_file(
                         htpasswd_line(user, password, salt=salt, scheme=args.hash_scheme)
                         for user, password, salt in zip(users, v[0], v[1], strict=True)
@@ -272,7 +269,3 @@ def _proxy_config(args: SecureFlinkUIArgs) -> ProxyConfig:
         # "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.
         worker_processes=PROXY_WORKERS,
     )
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()

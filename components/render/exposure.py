@@ -1,5 +1,6 @@
 """How a proxy is reached from outside: an OpenShift Route or a Kubernetes Ingress, TLS on every hop."""
 
+import re
 from enum import Enum
 
 from . import names
@@ -69,3 +70,40 @@ def ingress_spec(*, deployment: str, host: str | None, ingress_class: str, tls_s
         rule["host"] = host
         tls["hosts"] = [host]
     return {"ingressClassName": ingress_class, "tls": [tls], "rules": [rule]}
+
+
+def client_cn_pattern(common_names: list[str]) -> str:
+    """`auth-tls-match-cn` value: exactly the listed CNs (ingress-nginx matches it against the client's subject DN)."""
+    alternatives = "|".join(re.escape(name) for name in sorted(common_names))
+    return f"CN=({alternatives})(,|$)"
+
+
+def rest_mtls_ingress_annotations(
+    *, namespace: str, deployment: str, client_ca_secret: str, upstream_ca_secret: str, common_names: list[str]
+) -> dict[str, str]:
+    """ingress-nginx: client certificates required, signed by the client CA and on the allow-list of
+    CNs (a removed client's certificate stays valid until it expires, so the CN list is what retires it);
+    HTTPS to Flink's REST Service with its certificate verified."""
+    return {
+        f"{INGRESS_NGINX}/auth-tls-secret": f"{namespace}/{client_ca_secret}",
+        f"{INGRESS_NGINX}/auth-tls-verify-client": "on",
+        f"{INGRESS_NGINX}/auth-tls-verify-depth": "1",
+        f"{INGRESS_NGINX}/auth-tls-match-cn": client_cn_pattern(common_names),
+        f"{INGRESS_NGINX}/backend-protocol": "HTTPS",
+        f"{INGRESS_NGINX}/force-ssl-redirect": "true",
+        f"{INGRESS_NGINX}/proxy-ssl-secret": f"{namespace}/{upstream_ca_secret}",
+        f"{INGRESS_NGINX}/proxy-ssl-verify": "on",
+        f"{INGRESS_NGINX}/proxy-ssl-verify-depth": "2",
+        f"{INGRESS_NGINX}/proxy-ssl-name": names.rest_dns_names(deployment, namespace)[3],
+        f"{INGRESS_NGINX}/proxy-ssl-server-name": "on",
+    }
+
+
+def rest_mtls_ingress_spec(*, deployment: str, host: str, ingress_class: str, tls_secret: str) -> dict[str, object]:
+    """Ingress `spec`: the host, with TLS, to Flink's REST Service (ingress-nginx applies auth-tls per host)."""
+    backend = {"service": {"name": names.rest_service(deployment), "port": {"number": names.REST_PORT}}}
+    return {
+        "ingressClassName": ingress_class,
+        "tls": [{"hosts": [host], "secretName": tls_secret}],
+        "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}],
+    }

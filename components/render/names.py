@@ -146,3 +146,12 @@ def client_common_name(client: str, issuance: str) -> str:
     """CN of a REST client certificate. The per-issuance id makes a re-added name a new identity, so an
     allow-list by CN (ingress-nginx `auth-tls-match-cn`) never accepts the certificate of a removed client."""
     return f"{client}.{issuance}"
+
+
+def rest_api_service(deployment: str) -> str:
+    """The RestMTLSIngress's objects."""
+    return f"{deployment}-api"
+
+
+def rest_api_host(deployment: str, domain: str) -> str:
+    return f"{deployment}-api.{domain}"

@@ -9,7 +9,8 @@ from . import names
 from .keystores import java_keystore, java_truststore
 
 
-def _b64(data: bytes | str) -> str:
+def b64(data: bytes | str) -> str:
+    """Base64 text, as Secret `data` holds values."""
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
@@ -20,10 +21,10 @@ def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str
     cluster: another deployment's internal certificate is simply not in this truststore.
     """
     return {
-        names.KEYSTORE_FILE: _b64(
+        names.KEYSTORE_FILE: b64(
             java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem], password=password, alias=alias)
         ),
-        names.TRUSTSTORE_FILE: _b64(
+        names.TRUSTSTORE_FILE: b64(
             java_truststore(trusted_certificate_pems=[cert_pem], password=password, aliases=[alias])
         ),
     }
@@ -32,22 +33,22 @@ def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str
 def rest_tls_files(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> dict[str, str]:
     """REST TLS files (Secret `data`): server keystore with its chain, CA truststore for REST clients, the CA in PEM."""
     return {
-        names.KEYSTORE_FILE: _b64(
+        names.KEYSTORE_FILE: b64(
             java_keystore(
                 private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
             )
         ),
-        names.TRUSTSTORE_FILE: _b64(
+        names.TRUSTSTORE_FILE: b64(
             java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["ca"])
         ),
-        names.CA_CERT_FILE: _b64(ca_pem),
+        names.CA_CERT_FILE: b64(ca_pem),
     }
 
 
 def operator_truststore_files(*, ca_pem: str, password: str) -> dict[str, str]:
     """The operator's truststore. The Helm chart mounts it as truststore.jks; Java's JKS loader reads PKCS12 too."""
     return {
-        "truststore.jks": _b64(
+        "truststore.jks": b64(
             java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["secure-flink-ca"])
         )
     }
@@ -60,8 +61,14 @@ def sha1_fingerprint(cert_pem: str) -> str:
 
 def client_pkcs12(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> str:
     """A password-protected PKCS12 (base64) with the client's key, certificate and CA, for browsers and curl."""
-    return _b64(
+    return b64(
         java_keystore(
             private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
         )
     )
+
+
+def tls_secret_files(*, cert_pem: str, ca_pem: str, key_pem: str) -> dict[str, str]:
+    """A `kubernetes.io/tls` Secret's data: the chain (leaf then CA, so clients holding only the CA can
+    build the path), the key, and `ca.crt`, which ingress-nginx reads to verify a backend."""
+    return {"tls.crt": b64(cert_pem + ca_pem), "tls.key": b64(key_pem), "ca.crt": b64(ca_pem)}

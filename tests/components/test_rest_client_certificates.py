@@ -10,12 +10,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.conftest import StackRunner
 
 CLIENTS = [{"name": "ci-bot"}, {"name": "alice-laptop"}]
+# On Kubernetes, clients come with a RestMTLSIngress, whose host needs a domain.
+DOMAIN = "flink.example.com"
 
 
 @pytest.fixture(scope="module")
 def issued():
     runner = StackRunner("dev")
-    return runner, runner.up(restClients=CLIENTS)
+    return runner, runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
 
 
 def certificate(result, client: str) -> x509.Certificate:
@@ -60,12 +62,18 @@ def test_fingerprints_are_what_nginx_compares(issued):
 
 def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_only_it():
     runner = StackRunner("dev")
-    first = runner.up(restClients=CLIENTS)
-    added = runner.up(restClients=[*CLIENTS, {"name": "release-bot"}])
-    changed = {r.name for r in added.resources if r.urn in added.changes()}
-    assert changed and all("release-bot" in name for name in changed), changed
+    first = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
+    added = runner.up(restClients=[*CLIENTS, {"name": "release-bot"}], uiDomain=DOMAIN)
+    changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
+    issued = {name for name, op in changed.items() if op == "create"}
+    assert issued and all("release-bot" in name for name in issued), changed
+    # Besides the new client's own resources, only the allow-lists change.
+    assert {name: op for name, op in changed.items() if name not in issued} == {
+        "etl-api-ingress": "update",
+        "adhoc-api-ingress": "update",
+    }
     assert added.outputs["restClients"]["ci-bot"] == first.outputs["restClients"]["ci-bot"]
-    removed = runner.up(restClients=[{"name": "ci-bot"}])
+    removed = runner.up(restClients=[{"name": "ci-bot"}], uiDomain=DOMAIN)
     assert {r.name for r in removed.deleted} >= {"rest-clients-alice-laptop-cert", "rest-clients-release-bot-cert"}
     assert all("ci-bot" not in r.name for r in removed.deleted)
     assert set(removed.outputs["restClientFingerprints"]) == {"ci-bot"}
@@ -73,9 +81,9 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
 
 def test_a_re_added_client_is_a_new_identity():
     runner = StackRunner("dev")
-    first = runner.up(restClients=CLIENTS)
-    runner.up(restClients=[{"name": "ci-bot"}])
-    again = runner.up(restClients=CLIENTS)
+    first = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
+    runner.up(restClients=[{"name": "ci-bot"}], uiDomain=DOMAIN)
+    again = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
     before, after = certificate(first, "alice-laptop"), certificate(again, "alice-laptop")
     assert before.subject != after.subject, "the old certificate's CN must not match the new allow-list"
 
@@ -84,3 +92,65 @@ def test_no_clients_no_client_ca():
     result = StackRunner("dev").up()
     assert "restClients" not in result.outputs
     assert not [r for r in result.resources if r.type == "secureflink:index:RestClientCertificates"]
+
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+@pytest.fixture(scope="module")
+def exposed():
+    return StackRunner("dev").up(restClients=CLIENTS, uiDomain=DOMAIN)
+
+
+def test_kubernetes_exposes_rest_to_certificate_holders_through_ingress_nginx(exposed):
+    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-ingress"]
+    annotations = ingress.inputs["metadata"]["annotations"]
+    prefix = "nginx.ingress.kubernetes.io/"
+    assert annotations[prefix + "auth-tls-verify-client"] == "on"
+    assert annotations[prefix + "proxy-ssl-verify"] == "on"
+    assert annotations[prefix + "proxy-ssl-name"] == "etl-rest.flink.svc.cluster.local"
+    secrets = {r.outputs["metadata"]["name"]: r for r in exposed.by_type("kubernetes:core/v1:Secret")}
+    client_ca = secrets[annotations[prefix + "auth-tls-secret"].split("/")[1]]
+    assert base64.b64decode(client_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["restClientCaCertificate"]
+    upstream_ca = secrets[annotations[prefix + "proxy-ssl-secret"].split("/")[1]]
+    assert base64.b64decode(upstream_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["caCertificate"]
+    spec = ingress.inputs["spec"]
+    assert spec["rules"][0]["host"] == "etl-api.flink.example.com" and spec["tls"][0]["hosts"] == [
+        "etl-api.flink.example.com"
+    ]
+    assert spec["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "etl-rest", "port": {"number": 8081}}
+    assert exposed.outputs["restUrls"]["etl"] == "https://etl-api.flink.example.com/"
+
+
+def test_the_cn_allow_list_holds_exactly_the_issued_clients(exposed):
+    import re
+
+    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-ingress"]
+    pattern = ingress.inputs["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-tls-match-cn"]
+    for client in ("ci-bot", "alice-laptop"):
+        dn = certificate(exposed, client).subject.rfc4514_string()
+        assert re.search(pattern, dn), dn
+    assert not re.search(pattern, "CN=ci-bot.00000000,O=secure-flink"), "a retired issuance of the same name"
+
+
+def test_rest_port_admits_the_ingress_controller_only_when_the_ingress_exists(exposed):
+    def peers(result):
+        (policy,) = [
+            r for r in result.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name == "etl-jobmanager"
+        ]
+        rule = next(r for r in policy.inputs["spec"]["ingress"] if r.get("ports"))
+        return [
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for p in rule["from"]
+            if "namespaceSelector" in p
+        ]
+
+    assert peers(exposed) == ["flink-operator", "ingress-nginx"]
+    assert peers(StackRunner("dev").up()) == ["flink-operator"]
+
+
+def test_rest_clients_on_kubernetes_need_a_domain_for_the_ingress_host():
+    from settings import ConfigError
+
+    with pytest.raises(ConfigError, match="uiDomain"):
+        StackRunner("dev").up(restClients=CLIENTS)

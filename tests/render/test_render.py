@@ -116,11 +116,14 @@ VARIANTS = [
     ("ocp", {"uiRouteTermination": "reencrypt", "uiDomain": ""}),
     ("dev", {"uiEnabled": False}),
     ("dev", {"keyAlgorithm": "ECDSA", "tlsProtocol": "TLSv1.2"}),
+    ("dev", {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com"}),
 ]
 
 
 @pytest.mark.parametrize(
-    "stack, overrides", VARIANTS, ids=["ingress-with-host", "reencrypt-route", "no-ui", "ecdsa-tls12"]
+    "stack, overrides",
+    VARIANTS,
+    ids=["ingress-with-host", "reencrypt-route", "no-ui", "ecdsa-tls12", "rest-mtls-ingress"],
 )
 def test_every_exposure_variant_renders_valid_objects(stack, overrides):
     result = StackRunner(stack).up(**overrides)

@@ -220,4 +220,5 @@ def test_bad_rest_client_names_its_key(case, clients, key):
 
 
 def test_rest_clients_read_in_order():
-    assert read({**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}]}).rest_clients == ("ci", "ops")
+    values = {**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}], "uiDomain": "flink.example.com"}
+    assert read(values).rest_clients == ("ci", "ops")

@@ -1,0 +1,116 @@
+"""RestMTLSIngress: the Flink REST API for holders of the stack's client certificates, through ingress-nginx."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.certificate_authority import CertificateAuthority
+from components.pki import server_certificate
+from components.render import exposure, names, tls_material
+from components.render.tls_policy import CertificateLifetime, KeySpec
+
+TYPE = "secureflink:index:RestMTLSIngress"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestMTLSIngressArgs:
+    deployment_name: str
+    namespace: str
+    host: str
+    """Public host of the REST API; ingress-nginx applies client-certificate checks per host."""
+    ca: CertificateAuthority
+    """Signs the Ingress's server certificate."""
+    flink_rest_ca_pem: pulumi.Input[str]
+    client_ca_pem: pulumi.Input[str]
+    client_common_names: Sequence[pulumi.Input[str]]
+    """The allow-list: CNs of the clients currently issued a certificate."""
+    ingress_class: str
+    key: KeySpec
+    lifetime: CertificateLifetime
+    rotation: str
+
+
+class RestMTLSIngress(pulumi.ComponentResource):
+    """Creates, for one FlinkDeployment: a Secret with the client CA (what ingress-nginx verifies client
+    certificates against), a Secret with Flink's REST CA (what it verifies Flink against), a server
+    certificate and TLS Secret for the host, and the Ingress to the `<name>-rest` Service.
+
+    A client without a certificate, with one from another CA, or expired gets 400 from ingress-nginx;
+    a valid certificate whose CN is not on the allow-list gets 403.
+    """
+
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RestMTLSIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        metadata = {"namespace": args.namespace, "labels": names.labels(args.deployment_name, "rest-mtls")}
+        client_ca = _ca_secret(f"{name}-client-ca", args.client_ca_pem, metadata, child)
+        upstream_ca = _ca_secret(f"{name}-upstream-ca", args.flink_rest_ca_pem, metadata, child)
+        key, cert = server_certificate(
+            f"{name}-tls",
+            key_spec=args.key,
+            rotation=args.rotation,
+            dns_names=[args.host],
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        tls_secret = k8s.core.v1.Secret(
+            f"{name}-tls",
+            metadata=metadata,
+            type="kubernetes.io/tls",
+            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
+                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+            ),
+            opts=child,
+        )
+        secret_names = pulumi.Output.all(
+            client_ca.metadata.name,
+            upstream_ca.metadata.name,
+            tls_secret.metadata.name,
+            pulumi.Output.all(*args.client_common_names),
+        )
+        k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata={
+                **metadata,
+                "name": names.rest_api_service(args.deployment_name),
+                "annotations": secret_names.apply(
+                    lambda v: exposure.rest_mtls_ingress_annotations(
+                        namespace=args.namespace,
+                        deployment=args.deployment_name,
+                        client_ca_secret=v[0],
+                        upstream_ca_secret=v[1],
+                        common_names=list(v[3]),
+                    )
+                ),
+            },
+            spec=secret_names.apply(
+                lambda v: exposure.rest_mtls_ingress_spec(
+                    deployment=args.deployment_name,
+                    host=args.host,
+                    ingress_class=args.ingress_class,
+                    tls_secret=v[2],
+                )
+            ),
+            opts=child,
+        )
+        self.url = pulumi.Output.from_input(f"https://{args.host}/")
+        self.register_outputs({"url": self.url})
+
+
+def _ca_secret(
+    name: str, ca_pem: pulumi.Input[str], metadata: dict, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Secret:
+    """A Secret holding one CA under `ca.crt`, the key ingress-nginx reads."""
+    return k8s.core.v1.Secret(
+        name,
+        metadata=metadata,
+        type="Opaque",
+        data=pulumi.Output.from_input(ca_pem).apply(lambda pem: {"ca.crt": tls_material.b64(pem)}),
+        opts=opts,
+    )
