@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 import pulumi
-from pulumi.runtime.config import is_config_secret
+from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
 from components.render import flink_conf, names
 from components.render.exposure import Termination
@@ -46,6 +46,10 @@ class ConfigSource(Protocol):
 
     def is_secret(self, key: str) -> bool: ...
 
+    def keys(self) -> set[str]:
+        """Every key set for this project (stack values and Pulumi.yaml defaults)."""
+        ...
+
 
 class PulumiConfig:
     """The stack's configuration as the Pulumi CLI hands it to the program."""
@@ -58,6 +62,11 @@ class PulumiConfig:
 
     def is_secret(self, key: str) -> bool:
         return is_config_secret(self._config.full_key(key))
+
+    def keys(self) -> set[str]:
+        prefix = self._config.full_key("")
+        every = {**get_config_env(), **CONFIG.get()}
+        return {key[len(prefix) :] for key in every if key.startswith(prefix)}
 
 
 class Platform(str, Enum):
@@ -243,6 +252,13 @@ def _set_hint(path: str, example: str) -> str:
 def read_settings(config: ConfigSource) -> StackSettings:
     """Read and validate the whole stack configuration; raise ConfigError listing every problem."""
     reader = _Reader()
+    for unknown in sorted(config.keys() - set(TOP_LEVEL_KEYS)):
+        reader.fail(
+            unknown,
+            config.get(unknown),
+            "is not a configuration key of this project",
+            f"pulumi config rm {unknown}  (known keys: {', '.join(TOP_LEVEL_KEYS)})",
+        )
     raw: dict[str, Any] = {key: config.get(key) for key in TOP_LEVEL_KEYS}
     raw[SECRET_USERS_MARK] = config.is_secret("uiUsers")
     for key, value in raw.items():
@@ -786,6 +802,9 @@ class MappingConfig:
 
     def is_secret(self, key: str) -> bool:
         return key in self._secret_keys
+
+    def keys(self) -> set[str]:
+        return set(self._values)
 
     def get(self, key: str) -> str | None:
         value = self._values.get(key)

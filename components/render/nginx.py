@@ -18,8 +18,6 @@ Either way the proxy can present its own client certificate to Flink (`upstream_
 REST API that itself requires mTLS.
 """
 
-import base64
-import hashlib
 import re
 from dataclasses import dataclass, fields
 
@@ -41,7 +39,6 @@ _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 _PREFIX = re.compile(r"/|/[a-z0-9-]+/")
 _URI_PATH = re.compile(r"(/[a-z0-9._-]+)+")
 _FINGERPRINT = re.compile(r"[0-9a-f]{40}")
-_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----")
 _OPTIONAL_PATHS = ("htpasswd_file", "client_ca_file", "upstream_client_certificate", "upstream_client_key")
 # Set by the client-certificate allow-list map; 1 only for a listed fingerprint.
 CLIENT_ALLOWED = "$client_allowed"
@@ -139,17 +136,6 @@ def _combination_problem(config: ProxyConfig) -> str | None:
         missing = "upstream_client_key" if config.upstream_client_key is None else "upstream_client_certificate"
         return f"ProxyConfig.{missing} must be set together with the other upstream client field"
     return None
-
-
-def client_fingerprint(certificate_pem: str) -> str:
-    """What nginx's `$ssl_client_fingerprint` prints for the first certificate in `certificate_pem`: the SHA-1 of
-    its DER, 40 lower-case hex digits. ValueError when the text holds no PEM certificate."""
-    match = _PEM_CERTIFICATE.search(certificate_pem)
-    if match is None:
-        raise ValueError("certificate_pem holds no PEM certificate")
-    der = base64.b64decode("".join(match.group(1).split()), validate=True)
-    # An identity nginx computes, not a signature: SHA-1 is what nginx offers ($ssl_client_fingerprint).
-    return hashlib.sha1(der, usedforsecurity=False).hexdigest()
 
 
 def nginx_conf(config: ProxyConfig) -> str:

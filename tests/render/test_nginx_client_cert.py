@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.render.nginx import ProxyConfig, client_fingerprint, nginx_conf
+from components.render.nginx import ProxyConfig, nginx_conf
 from tests.conftest import require_tool
 from tests.integration.https_upstream import OVERVIEW, RunningUpstream, https_upstream
 from tests.integration.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir
@@ -336,17 +336,6 @@ class Pki:
     scratch: Path
     files: Path
     fingerprints: dict[str, str]
-
-
-def test_client_fingerprint_is_the_sha1_of_the_first_certificates_der():
-    ca = _issue("fingerprint CA", None)
-    leaf = _issue("leaf", ca, usages=[CLIENT_AUTH])
-    chain = (_pem(leaf.certificate) + _pem(ca.certificate)).decode()
-    assert client_fingerprint(chain) == leaf.certificate.fingerprint(hashes.SHA1()).hex()
-    assert client_fingerprint(chain) != client_fingerprint(_pem(ca.certificate).decode())
-    assert re.fullmatch("[0-9a-f]{40}", client_fingerprint(chain))
-    with pytest.raises(ValueError, match="no PEM certificate"):
-        client_fingerprint("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
 
 
 @pytest.fixture(scope="module")

@@ -222,3 +222,23 @@ def test_bad_rest_client_names_its_key(case, clients, key):
 def test_rest_clients_read_in_order():
     values = {**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}], "uiDomain": "flink.example.com"}
     assert read(values).rest_clients == ("ci", "ops")
+
+
+def test_unknown_top_level_key_is_refused_with_how_to_remove_it():
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("dev"), "namesapce": "flink"})
+    (problem,) = raised.value.problems
+    assert problem.key == "namesapce" and "pulumi config rm namesapce" in problem.fix
+
+
+def test_pulumi_config_lists_only_this_projects_keys():
+    import pulumi
+
+    from settings import PulumiConfig
+
+    project = pulumi.get_project()
+    pulumi.runtime.set_all_config({f"{project}:namespace": "flink", "kubernetes:context": "kind"})
+    try:
+        assert PulumiConfig().keys() == {"namespace"}
+    finally:
+        pulumi.runtime.set_all_config({})
