@@ -22,6 +22,8 @@ from components import (
 from components.render import names
 from components.render.exposure import Exposure
 from components.render.proxy_workload import proxy_labels
+from components.rest_mtls_ingress import ROLE as API_PROXY
+from components.secure_flink_ui import ROLE as UI_PROXY
 from settings import Platform, PulumiConfig, read_settings
 
 settings = read_settings(PulumiConfig())
@@ -58,8 +60,7 @@ if settings.rest_clients:
         ),
     )
 
-# On Kubernetes the REST API is exposed to certificate holders through ingress-nginx, which calls Flink directly.
-rest_ingress = rest_clients is not None and not openshift
+exposure = Exposure.ROUTE if openshift else Exposure.INGRESS
 ui_urls: dict[str, pulumi.Output[str]] = {}
 rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
@@ -90,12 +91,19 @@ for deployment in settings.deployments:
             configuration_fragments=[flink_tls.flink_configuration],
             secret_mounts=[flink_tls.secret_mounts, deployment.secret_mounts],
             operator_namespace=settings.operator_namespace,
-            rest_client_labels=[proxy_labels(deployment.name)] if ui_settings.enabled else [],
-            rest_client_namespaces=[settings.ingress_controller_namespace] if rest_ingress else [],
+            rest_client_labels=[
+                *([proxy_labels(deployment.name, UI_PROXY)] if ui_settings.enabled else []),
+                # OpenShift: the REST API's own proxy calls Flink.
+                *([proxy_labels(deployment.name, API_PROXY)] if rest_clients is not None and openshift else []),
+            ],
+            # Kubernetes: ingress-nginx calls Flink directly.
+            rest_client_namespaces=(
+                [settings.ingress_controller_namespace] if rest_clients is not None and not openshift else []
+            ),
             user_configuration=deployment.flink_configuration,
         ),
     )
-    if rest_ingress:
+    if rest_clients is not None:
         rest_urls[deployment.name] = RestMTLSIngress(
             f"{deployment.name}-api",
             RestMTLSIngressArgs(
@@ -106,10 +114,15 @@ for deployment in settings.deployments:
                 flink_rest_ca_pem=flink_tls.rest_ca_pem,
                 client_ca_pem=rest_clients.ca_cert_pem,
                 client_common_names=list(rest_clients.common_names.values()),
+                client_fingerprints=rest_clients.fingerprints.apply(lambda f: sorted(f.values())),
+                exposure=exposure,
                 ingress_class=ui_settings.ingress_class,
+                proxy_image=ui_settings.proxy_image,
+                max_body_size=ui_settings.max_body_size,
                 key=tls_settings.key,
                 lifetime=tls_settings.cert_lifetime,
                 rotation=tls_settings.rotation,
+                upstream=[flink.resource],
             ),
         ).url
     if not ui_settings.enabled:
@@ -123,7 +136,7 @@ for deployment in settings.deployments:
             flink_rest_ca_pem=flink_tls.rest_ca_pem,
             users=[ProxyUser(name=u.name, password=u.password) for u in ui_settings.users],
             hash_scheme=ui_settings.hash_scheme,
-            exposure=Exposure.ROUTE if openshift else Exposure.INGRESS,
+            exposure=exposure,
             host=names.ui_host(deployment.name, ui_settings.domain),
             route_termination=ui_settings.route_termination,
             ingress_class=ui_settings.ingress_class,

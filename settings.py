@@ -286,12 +286,12 @@ def _build(reader: _Reader, raw: Mapping[str, str | None]) -> StackSettings | No
     ui = _ui(reader, raw, platform, deployments)
     rest_clients = _rest_clients(reader, raw["restClients"])
     controller_namespace = _namespace(reader, "ingressControllerNamespace", raw["ingressControllerNamespace"])
-    if rest_clients and platform is Platform.KUBERNETES and ui is not None and ui.domain is None:
+    if rest_clients and ui is not None and ui.domain is None:
         reader.fail(
             "uiDomain",
             raw["uiDomain"],
-            "is required with restClients on Kubernetes: the REST ingress "
-            "checks client certificates per host (<deployment>-api.<uiDomain>)",
+            "is required with restClients: the REST entry point checks client certificates "
+            "per host (<deployment>-api.<uiDomain>)",
             "pulumi config set uiDomain flink.example.com",
         )
     if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients, controller_namespace):

@@ -1,4 +1,9 @@
-"""RestMTLSIngress: the Flink REST API for holders of the stack's client certificates, through ingress-nginx."""
+"""RestMTLSIngress: the Flink REST API for holders of the stack's client certificates.
+
+Kubernetes: ingress-nginx verifies the client certificates and calls Flink directly. OpenShift: its
+router cannot verify client certificates per Route, so the stack's own proxy does it (FlinkRestProxy
+in client-certificate mode) behind a passthrough Route.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -7,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
+from components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
 from components.pki import server_certificate
 from components.render import exposure, names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeySpec
@@ -25,20 +31,31 @@ class RestMTLSIngressArgs:
     flink_rest_ca_pem: pulumi.Input[str]
     client_ca_pem: pulumi.Input[str]
     client_common_names: Sequence[pulumi.Input[str]]
-    """The allow-list: CNs of the clients currently issued a certificate."""
+    """The allow-list for ingress-nginx: CNs of the clients currently issued a certificate."""
+    client_fingerprints: pulumi.Input[Sequence[str]]
+    """The allow-list for the proxy: the exact certificates currently issued."""
+    exposure: exposure.Exposure
     ingress_class: str
+    proxy_image: str
+    max_body_size: str
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
+    upstream: Sequence[pulumi.Resource] = ()
+    """What serves the REST Service (the FlinkDeployment); a proxy starts after it."""
+
+
+ROLE = "api-proxy"
 
 
 class RestMTLSIngress(pulumi.ComponentResource):
-    """Creates, for one FlinkDeployment: a Secret with the client CA (what ingress-nginx verifies client
-    certificates against), a Secret with Flink's REST CA (what it verifies Flink against), a server
-    certificate and TLS Secret for the host, and the Ingress to the `<name>-rest` Service.
+    """Creates, for one FlinkDeployment, on Kubernetes: a Secret with the client CA (what ingress-nginx
+    verifies client certificates against), a Secret with Flink's REST CA (what it verifies Flink
+    against), a server certificate and TLS Secret for the host, and the Ingress to `<name>-rest`.
+    On OpenShift: a FlinkRestProxy in client-certificate mode behind a passthrough Route.
 
-    A client without a certificate, with one from another CA, or expired gets 400 from ingress-nginx;
-    a valid certificate whose CN is not on the allow-list gets 403.
+    A client without a certificate, with one from another CA, expired, or not meant for client
+    authentication gets 400; a valid certificate that is not on the allow-list gets 403.
     """
 
     url: pulumi.Output[str]
@@ -46,6 +63,42 @@ class RestMTLSIngress(pulumi.ComponentResource):
     def __init__(self, name: str, args: RestMTLSIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        if args.exposure is exposure.Exposure.ROUTE:
+            self.url = self._proxy(name, args, child).url
+        else:
+            self.url = self._ingress(name, args, child)
+        self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _proxy(name: str, args: RestMTLSIngressArgs, child: pulumi.ResourceOptions) -> FlinkRestProxy:
+        return FlinkRestProxy(
+            f"{name}-proxy",
+            FlinkRestProxyArgs(
+                deployment_name=args.deployment_name,
+                namespace=args.namespace,
+                role=ROLE,
+                service_name=names.rest_api_service(args.deployment_name),
+                auth=ClientCertificateAuth(client_ca_pem=args.client_ca_pem, fingerprints=args.client_fingerprints),
+                ca=args.ca,
+                flink_rest_ca_pem=args.flink_rest_ca_pem,
+                exposure=exposure.Exposure.ROUTE,
+                host=args.host,
+                path_prefix="/",
+                route_termination=exposure.Termination.PASSTHROUGH,
+                ingress_class=args.ingress_class,
+                max_body_size=args.max_body_size,
+                image=args.proxy_image,
+                assign_uid=False,
+                key=args.key,
+                lifetime=args.lifetime,
+                rotation=args.rotation,
+                upstream=args.upstream,
+            ),
+            opts=child,
+        )
+
+    @staticmethod
+    def _ingress(name: str, args: RestMTLSIngressArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         metadata = {"namespace": args.namespace, "labels": names.labels(args.deployment_name, "rest-mtls")}
         client_ca = _ca_secret(f"{name}-client-ca", args.client_ca_pem, metadata, child)
         upstream_ca = _ca_secret(f"{name}-upstream-ca", args.flink_rest_ca_pem, metadata, child)
@@ -99,8 +152,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.url = pulumi.Output.from_input(f"https://{args.host}/")
-        self.register_outputs({"url": self.url})
+        return pulumi.Output.from_input(f"https://{args.host}/")
 
 
 def _ca_secret(

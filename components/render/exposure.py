@@ -19,8 +19,8 @@ class Termination(str, Enum):
     REENCRYPT = "reencrypt"
 
 
-def route_spec(*, deployment: str, host: str | None, termination: Termination, ca_pem: str) -> dict[str, object]:
-    """Route `spec` to the proxy Service.
+def route_spec(*, service: str, host: str | None, termination: Termination, ca_pem: str) -> dict[str, object]:
+    """Route `spec` to a proxy Service.
 
     passthrough: the router forwards TLS by SNI and the proxy serves its own certificate.
     reencrypt: the router terminates TLS with its own certificate and opens a new TLS connection
@@ -31,7 +31,7 @@ def route_spec(*, deployment: str, host: str | None, termination: Termination, c
     if termination is Termination.REENCRYPT:
         tls["destinationCACertificate"] = ca_pem
     spec: dict[str, object] = {
-        "to": {"kind": "Service", "name": names.ui_service(deployment), "weight": 100},
+        "to": {"kind": "Service", "name": service, "weight": 100},
         "port": {"targetPort": "https"},
         "tls": tls,
         "wildcardPolicy": "None",
@@ -41,7 +41,7 @@ def route_spec(*, deployment: str, host: str | None, termination: Termination, c
     return spec
 
 
-def ingress_annotations(*, namespace: str, deployment: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
+def ingress_annotations(*, namespace: str, service: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
     """ingress-nginx: HTTPS to the proxy with its certificate verified, HTTPS-only for clients.
 
     The controller does not verify a backend unless asked (proxy-ssl-verify is off by default);
@@ -53,17 +53,18 @@ def ingress_annotations(*, namespace: str, deployment: str, tls_secret: str, max
         f"{INGRESS_NGINX}/proxy-ssl-secret": f"{namespace}/{tls_secret}",
         f"{INGRESS_NGINX}/proxy-ssl-verify": "on",
         f"{INGRESS_NGINX}/proxy-ssl-verify-depth": "2",
-        f"{INGRESS_NGINX}/proxy-ssl-name": names.ui_dns_names(deployment, namespace, None)[2],
+        f"{INGRESS_NGINX}/proxy-ssl-name": names.proxy_dns_names(service, namespace, None)[2],
         f"{INGRESS_NGINX}/proxy-ssl-server-name": "on",
         f"{INGRESS_NGINX}/proxy-body-size": max_body_size,
     }
 
 
-def ingress_spec(*, deployment: str, host: str | None, ingress_class: str, tls_secret: str) -> dict[str, object]:
-    """Ingress `spec`: the UI at `/` of its host, or under `/<deployment>/` when there is no host
-    (reached by the controller's address, as in the seed article)."""
-    path = names.ui_path_prefix(deployment, host)
-    backend = {"service": {"name": names.ui_service(deployment), "port": {"name": "https"}}}
+def ingress_spec(
+    *, service: str, path: str, host: str | None, ingress_class: str, tls_secret: str
+) -> dict[str, object]:
+    """Ingress `spec` to a proxy Service: at `path` of its host, or of the controller's address when
+    there is no host (as in the seed article)."""
+    backend = {"service": {"name": service, "port": {"name": "https"}}}
     rule: dict[str, object] = {"http": {"paths": [{"path": path, "pathType": "Prefix", "backend": backend}]}}
     tls: dict[str, object] = {"secretName": tls_secret}
     if host:

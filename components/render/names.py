@@ -121,9 +121,8 @@ def ui_path_prefix(deployment: str, host: str | None) -> str:
     return "/" if host else f"/{deployment}/"
 
 
-def ui_dns_names(deployment: str, namespace: str, host: str | None) -> list[str]:
-    """SANs of the proxy certificate: its public host, and the Service names routers and ingresses verify."""
-    service = ui_service(deployment)
+def proxy_dns_names(service: str, namespace: str, host: str | None) -> list[str]:
+    """SANs of a proxy certificate: its public host, and the Service names routers and ingresses verify."""
     cluster_names = [
         service,
         f"{service}.{namespace}",

@@ -14,21 +14,24 @@ CONTAINER = "nginx"
 class ProxyWorkload:
     deployment: str
     """The FlinkDeployment the proxy fronts."""
+    role: str
+    """`ui-proxy` or `api-proxy`: one deployment may have both, and the NetworkPolicy names each."""
     image: str
     config_map: str
     tls_secret: str
-    htpasswd_secret: str
+    htpasswd_secret: str | None
+    """None in client-certificate mode: nothing secret to mount besides the TLS key."""
     assign_uid: bool
     """True on Kubernetes (a fixed high UID); False on OpenShift, whose restricted SCC assigns one."""
     replicas: int = 1
 
 
-def proxy_labels(deployment: str) -> dict[str, str]:
-    return names.labels(deployment, "ui-proxy")
+def proxy_labels(deployment: str, role: str) -> dict[str, str]:
+    return names.labels(deployment, role)
 
 
-def _selector(deployment: str) -> dict[str, str]:
-    labels = proxy_labels(deployment)
+def _selector(deployment: str, role: str) -> dict[str, str]:
+    labels = proxy_labels(deployment, role)
     return {k: labels[k] for k in ("app.kubernetes.io/instance", "app.kubernetes.io/component")}
 
 
@@ -75,7 +78,11 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
         "volumeMounts": [
             {"name": "config", "mountPath": names.PROXY_CONFIG_MOUNT, "readOnly": True},
             {"name": "tls", "mountPath": names.PROXY_TLS_MOUNT, "readOnly": True},
-            {"name": "auth", "mountPath": names.PROXY_AUTH_MOUNT, "readOnly": True},
+            *(
+                [{"name": "auth", "mountPath": names.PROXY_AUTH_MOUNT, "readOnly": True}]
+                if workload.htpasswd_secret
+                else []
+            ),
             {"name": "tmp", "mountPath": names.PROXY_TEMP_DIR},
         ],
     }
@@ -93,9 +100,9 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
     certificate means new names here, and the pods roll."""
     return {
         "replicas": workload.replicas,
-        "selector": {"matchLabels": _selector(workload.deployment)},
+        "selector": {"matchLabels": _selector(workload.deployment, workload.role)},
         "template": {
-            "metadata": {"labels": proxy_labels(workload.deployment)},
+            "metadata": {"labels": proxy_labels(workload.deployment, workload.role)},
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
@@ -104,7 +111,11 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
                 "volumes": [
                     {"name": "config", "configMap": {"name": workload.config_map}},
                     {"name": "tls", "secret": {"secretName": workload.tls_secret}},
-                    {"name": "auth", "secret": {"secretName": workload.htpasswd_secret}},
+                    *(
+                        [{"name": "auth", "secret": {"secretName": workload.htpasswd_secret}}]
+                        if workload.htpasswd_secret
+                        else []
+                    ),
                     {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
                 ],
             },
@@ -112,9 +123,9 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
     }
 
 
-def proxy_service_spec(deployment: str) -> dict[str, object]:
+def proxy_service_spec(deployment: str, role: str) -> dict[str, object]:
     return {
         "type": "ClusterIP",
-        "selector": _selector(deployment),
+        "selector": _selector(deployment, role),
         "ports": [{"name": "https", "port": names.PROXY_PORT, "targetPort": "https", "protocol": "TCP"}],
     }

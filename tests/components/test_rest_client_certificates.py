@@ -154,3 +154,47 @@ def test_rest_clients_on_kubernetes_need_a_domain_for_the_ingress_host():
 
     with pytest.raises(ConfigError, match="uiDomain"):
         StackRunner("dev").up(restClients=CLIENTS)
+
+
+@pytest.fixture(scope="module")
+def openshift():
+    return StackRunner("ocp").up(restClients=CLIENTS)
+
+
+def test_openshift_serves_rest_through_a_client_certificate_proxy_behind_a_passthrough_route(openshift):
+    (route,) = [
+        r for r in openshift.by_type("kubernetes:route.openshift.io/v1:Route") if r.name == "etl-api-proxy-route"
+    ]
+    assert route.inputs["spec"]["tls"]["termination"] == "passthrough"
+    assert route.inputs["spec"]["host"] == "etl-api.flink.apps.ocp.example.com"
+    (config,) = [r for r in openshift.by_type("kubernetes:core/v1:ConfigMap") if r.name == "etl-api-proxy-config"]
+    conf = config.inputs["data"]["nginx.conf"]
+    assert "ssl_verify_client optional;" in conf and "auth_basic" not in conf
+    for fingerprint in openshift.outputs["restClientFingerprints"].values():
+        assert f"{fingerprint} 1;" in conf
+    assert config.inputs["data"]["client-ca.crt"] == openshift.outputs["restClientCaCertificate"]
+    assert not [r for r in openshift.resources if r.name == "etl-api-proxy-htpasswd"]
+    assert openshift.outputs["restUrls"]["etl"] == "https://etl-api.flink.apps.ocp.example.com/"
+
+
+def test_openshift_rest_port_admits_the_api_proxy_pods(openshift):
+    (policy,) = [
+        r for r in openshift.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name == "etl-jobmanager"
+    ]
+    rule = next(r for r in policy.inputs["spec"]["ingress"] if r.get("ports"))
+    roles = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"] if "podSelector" in p]
+    assert roles == ["ui-proxy", "api-proxy"]
+    (deployment,) = [
+        r for r in openshift.by_type("kubernetes:apps/v1:Deployment") if r.name == "etl-api-proxy-deployment"
+    ]
+    assert deployment.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "api-proxy"
+
+
+def test_removing_a_client_takes_it_off_the_proxy_allow_list():
+    runner = StackRunner("ocp")
+    first = runner.up(restClients=CLIENTS)
+    removed_fingerprint = first.outputs["restClientFingerprints"]["alice-laptop"]
+    second = runner.up(restClients=[{"name": "ci-bot"}])
+    (config,) = [r for r in second.by_type("kubernetes:core/v1:ConfigMap") if r.name == "etl-api-proxy-config"]
+    assert removed_fingerprint not in config.inputs["data"]["nginx.conf"]
+    assert second.operations[config.urn] == "replace", "a new ConfigMap name rolls the proxy pods"

@@ -40,24 +40,27 @@ def ocp() -> RunResult:
 
 def test_each_deployment_gets_a_proxy_with_its_own_children(dev):
     assert children(dev, "etl-ui") == {
-        "etl-ui-tls-key": "tls:index/privateKey:PrivateKey",
-        "etl-ui-tls-csr": "tls:index/certRequest:CertRequest",
-        "etl-ui-tls-cert": "tls:index/locallySignedCert:LocallySignedCert",
-        "etl-ui-tls": SECRET,
         "etl-ui-password-admin": "random:index/randomPassword:RandomPassword",
         "etl-ui-salt-admin": "random:index/randomString:RandomString",
-        "etl-ui-htpasswd": SECRET,
-        "etl-ui-config": "kubernetes:core/v1:ConfigMap",
-        "etl-ui-proxy": DEPLOYMENT,
-        "etl-ui-service": "kubernetes:core/v1:Service",
-        "etl-ui-ingress": INGRESS,
+        "etl-ui-proxy": "secureflink:index:FlinkRestProxy",
+    }
+    assert children(dev, "etl-ui-proxy") == {
+        "etl-ui-proxy-tls-key": "tls:index/privateKey:PrivateKey",
+        "etl-ui-proxy-tls-csr": "tls:index/certRequest:CertRequest",
+        "etl-ui-proxy-tls-cert": "tls:index/locallySignedCert:LocallySignedCert",
+        "etl-ui-proxy-tls": SECRET,
+        "etl-ui-proxy-htpasswd": SECRET,
+        "etl-ui-proxy-config": "kubernetes:core/v1:ConfigMap",
+        "etl-ui-proxy-deployment": DEPLOYMENT,
+        "etl-ui-proxy-service": "kubernetes:core/v1:Service",
+        "etl-ui-proxy-ingress": INGRESS,
     }
     assert "adhoc-ui" in {r.name for r in dev.resources if not r.custom}
 
 
 def test_openshift_exposes_the_proxy_with_a_passthrough_route(ocp):
     assert not ocp.by_type(INGRESS)
-    route = one(ocp, "etl-ui-route", ROUTE)
+    route = one(ocp, "etl-ui-proxy-route", ROUTE)
     spec = route.inputs["spec"]
     assert spec["tls"] == {"termination": "passthrough", "insecureEdgeTerminationPolicy": "Redirect"}
     assert spec["host"] == "etl.flink.apps.ocp.example.com"
@@ -67,19 +70,19 @@ def test_openshift_exposes_the_proxy_with_a_passthrough_route(ocp):
 
 def test_reencrypt_route_verifies_the_proxy_with_the_stack_ca():
     result = StackRunner("ocp").up(uiRouteTermination="reencrypt", uiDomain="")
-    spec = one(result, "etl-ui-route", ROUTE).inputs["spec"]
+    spec = one(result, "etl-ui-proxy-route", ROUTE).inputs["spec"]
     assert spec["tls"]["termination"] == "reencrypt"
     assert spec["tls"]["destinationCACertificate"] == result.outputs["caCertificate"]
     assert "host" not in spec, "OpenShift assigns the host"
 
 
 def proxy_certificate(result: RunResult, component: str) -> x509.Certificate:
-    data = one(result, f"{component}-tls", SECRET).inputs["data"]
+    data = one(result, f"{component}-proxy-tls", SECRET).inputs["data"]
     return x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))
 
 
 def test_ingress_without_host_serves_each_ui_under_its_own_path(dev):
-    spec = one(dev, "etl-ui-ingress", INGRESS).inputs["spec"]
+    spec = one(dev, "etl-ui-proxy-ingress", INGRESS).inputs["spec"]
     assert spec["ingressClassName"] == "nginx"
     (rule,) = spec["rules"]
     assert "host" not in rule and rule["http"]["paths"][0]["path"] == "/etl/"
@@ -87,9 +90,9 @@ def test_ingress_without_host_serves_each_ui_under_its_own_path(dev):
 
 
 def test_ingress_verifies_the_proxy_and_forces_https(dev):
-    ingress = one(dev, "etl-ui-ingress", INGRESS)
+    ingress = one(dev, "etl-ui-proxy-ingress", INGRESS)
     annotations = ingress.inputs["metadata"]["annotations"]
-    tls_secret = one(dev, "etl-ui-tls", SECRET)
+    tls_secret = one(dev, "etl-ui-proxy-tls", SECRET)
     assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
     assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-verify"] == "on"
     assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
@@ -104,7 +107,7 @@ def test_ingress_verifies_the_proxy_and_forces_https(dev):
 
 def test_ingress_with_a_domain_gets_a_host_and_tls_for_it():
     result = StackRunner("dev").up(uiDomain="flink.example.com")
-    spec = one(result, "etl-ui-ingress", INGRESS).inputs["spec"]
+    spec = one(result, "etl-ui-proxy-ingress", INGRESS).inputs["spec"]
     assert spec["rules"][0]["host"] == "etl.flink.example.com" and spec["rules"][0]["http"]["paths"][0]["path"] == "/"
     assert spec["tls"][0]["hosts"] == ["etl.flink.example.com"]
     sans = proxy_certificate(result, "etl-ui").extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -113,7 +116,7 @@ def test_ingress_with_a_domain_gets_a_host_and_tls_for_it():
 
 
 def pod_spec(result: RunResult, component: str) -> dict:
-    return one(result, f"{component}-proxy", DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    return one(result, f"{component}-proxy-deployment", DEPLOYMENT).inputs["spec"]["template"]["spec"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "ocp"])
@@ -140,9 +143,9 @@ def test_openshift_leaves_the_uid_to_the_restricted_scc(dev, ocp):
 
 
 def test_service_and_network_policy_select_the_proxy_pods(dev):
-    template = one(dev, "etl-ui-proxy", DEPLOYMENT).inputs["spec"]["template"]
+    template = one(dev, "etl-ui-proxy-deployment", DEPLOYMENT).inputs["spec"]["template"]
     pod_labels = template["metadata"]["labels"]
-    selector = one(dev, "etl-ui-service", "kubernetes:core/v1:Service").inputs["spec"]["selector"]
+    selector = one(dev, "etl-ui-proxy-service", "kubernetes:core/v1:Service").inputs["spec"]["selector"]
     assert selector.items() <= pod_labels.items()
     policy = one(dev, "etl-jobmanager", POLICY).inputs["spec"]
     rest_rule = next(rule for rule in policy["ingress"] if rule.get("ports"))
@@ -171,7 +174,7 @@ VERIFIER = CryptContext(schemes=["ldap_salted_sha1", "apr_md5_crypt", "sha512_cr
 
 
 def logs_in(result: RunResult, component: str, user: str, password: str) -> bool:
-    data = one(result, f"{component}-htpasswd", SECRET).inputs["data"]
+    data = one(result, f"{component}-proxy-htpasswd", SECRET).inputs["data"]
     lines = dict(line.split(":", 1) for line in base64.b64decode(data["htpasswd"]).decode().splitlines())
     return user in lines and VERIFIER.verify(password, lines[user])
 
@@ -195,9 +198,9 @@ def test_a_user_set_password_is_used_and_not_generated():
 
 
 def test_htpasswd_and_config_payloads_are_requested_secret_or_public_on_purpose(dev):
-    assert "data" in one(dev, "etl-ui-htpasswd", SECRET).secret_inputs
-    assert "data" in one(dev, "etl-ui-tls", SECRET).secret_inputs
-    config = one(dev, "etl-ui-config", "kubernetes:core/v1:ConfigMap")
+    assert "data" in one(dev, "etl-ui-proxy-htpasswd", SECRET).secret_inputs
+    assert "data" in one(dev, "etl-ui-proxy-tls", SECRET).secret_inputs
+    config = one(dev, "etl-ui-proxy-config", "kubernetes:core/v1:ConfigMap")
     assert "PRIVATE KEY" not in str(config.inputs) and "{SSHA}" not in str(config.inputs)
 
 
@@ -209,15 +212,15 @@ def test_second_up_keeps_the_htpasswd_and_a_new_password_rolls_the_proxy():
     changed = runner.up(secret_keys=("uiUsers",), uiUsers=[{"name": "alice", "password": STRONG + "!"}])
     operations = {r.name: changed.operations[r.urn] for r in changed.resources if r.urn in changed.changes()}
     assert operations == {
-        "etl-ui-htpasswd": "replace",
-        "etl-ui-proxy": "update",
-        "adhoc-ui-htpasswd": "replace",
-        "adhoc-ui-proxy": "update",
+        "etl-ui-proxy-htpasswd": "replace",
+        "etl-ui-proxy-deployment": "update",
+        "adhoc-ui-proxy-htpasswd": "replace",
+        "adhoc-ui-proxy-deployment": "update",
     }
 
 
 def test_nginx_conf_points_at_what_the_pod_mounts(dev):
-    conf = one(dev, "etl-ui-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
+    conf = one(dev, "etl-ui-proxy-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
     mounts = [m["mountPath"] for m in pod_spec(dev, "etl-ui")["containers"][0]["volumeMounts"]]
     for path in (
         f"{names.PROXY_TLS_MOUNT}/tls.crt",

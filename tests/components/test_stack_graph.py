@@ -41,8 +41,11 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
         ("secureflink:index:SecureFlinkDeployment", "adhoc"),
         ("secureflink:index:SecureFlinkUI", "etl-ui"),
         ("secureflink:index:SecureFlinkUI", "adhoc-ui"),
+        ("secureflink:index:FlinkRestProxy", "etl-ui-proxy"),
+        ("secureflink:index:FlinkRestProxy", "adhoc-ui-proxy"),
     }
-    assert all(r.parent == dev.stack_urn for r in dev.resources if not r.custom)
+    top_level = {r.name for r in dev.resources if not r.custom and r.parent == dev.stack_urn}
+    assert top_level == {name for _, name in components} - {"etl-ui-proxy", "adhoc-ui-proxy"}
 
 
 def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):

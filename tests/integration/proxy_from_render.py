@@ -21,8 +21,9 @@ def _object(result: RunResult, type_: str, name: str) -> dict:
 
 
 def lay_out_proxy(result: RunResult, component: str, root: Path) -> Path:
-    """Write the proxy pod's mounted files under `root`; returns the local nginx.conf path."""
-    (deployment,) = [r for r in result.by_type(DEPLOYMENT) if r.name == f"{component}-proxy"]
+    """Write the pod files of `component`'s proxy (a SecureFlinkUI or RestMTLSIngress) under `root`;
+    returns the local nginx.conf path."""
+    (deployment,) = [r for r in result.by_type(DEPLOYMENT) if r.name == f"{component}-proxy-deployment"]
     pod = deployment.inputs["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     for mount in pod["containers"][0]["volumeMounts"]:

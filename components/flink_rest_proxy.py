@@ -1,0 +1,253 @@
+"""FlinkRestProxy: the hardened nginx proxy in front of one Flink REST Service, and how it is exposed.
+
+Shared by SecureFlinkUI (basic auth) and RestMTLSIngress on OpenShift (client certificates).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.certificate_authority import CertificateAuthority
+from components.pki import server_certificate
+from components.render import exposure, names, tls_material
+from components.render.nginx import ProxyConfig, nginx_conf
+from components.render.proxy_workload import ProxyWorkload, proxy_deployment_spec, proxy_labels, proxy_service_spec
+from components.render.tls_policy import CertificateLifetime, KeySpec
+
+TYPE = "secureflink:index:FlinkRestProxy"
+# "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.
+PROXY_WORKERS = 2
+CLIENT_CA_FILE = "client-ca.crt"
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    htpasswd: pulumi.Input[str]
+    """The htpasswd file (secret)."""
+
+
+@dataclass(frozen=True)
+class ClientCertificateAuth:
+    client_ca_pem: pulumi.Input[str]
+    fingerprints: pulumi.Input[Sequence[str]]
+    """SHA-1 fingerprints of the certificates currently allowed: a removed client's still-valid certificate gets 403."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlinkRestProxyArgs:
+    deployment_name: str
+    namespace: str
+    role: str
+    """`ui-proxy` or `api-proxy`: labels, and the NetworkPolicy that admits the proxy to Flink."""
+    service_name: str
+    auth: BasicAuth | ClientCertificateAuth
+    ca: CertificateAuthority
+    """Signs the proxy's server certificate."""
+    flink_rest_ca_pem: pulumi.Input[str]
+    """The CA of Flink's REST certificate: the proxy refuses an upstream it does not sign."""
+    exposure: exposure.Exposure
+    host: str | None
+    path_prefix: str
+    route_termination: exposure.Termination
+    ingress_class: str
+    max_body_size: str
+    image: str
+    assign_uid: bool
+    """Kubernetes: run as a fixed high UID. OpenShift: leave the UID to the restricted SCC."""
+    key: KeySpec
+    lifetime: CertificateLifetime
+    rotation: str
+    upstream: Sequence[pulumi.Resource] = ()
+    """What serves the REST Service (the FlinkDeployment): nginx resolves the upstream name once, at
+    start, so the proxy pods are created only after it is ready."""
+
+
+class FlinkRestProxy(pulumi.ComponentResource):
+    """Creates the proxy's key and CA-signed certificate (TLS Secret), the htpasswd Secret (basic auth),
+    the nginx ConfigMap, a hardened Deployment, a Service on 8443, and a Route or an Ingress.
+
+    The ConfigMap and Secrets are auto-named: when the configuration, a password, the allow-list or the
+    certificate changes they are replaced under new names, the Deployment follows and its pods roll.
+    """
+
+    url: pulumi.Output[str]
+    service: k8s.core.v1.Service
+
+    def __init__(self, name: str, args: FlinkRestProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        metadata = {"namespace": args.namespace, "labels": proxy_labels(args.deployment_name, args.role)}
+        tls_secret = self._tls_secret(name, args, metadata, child)
+        htpasswd_name = self._htpasswd_secret(name, args, metadata, child)
+        config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata, data=_config_files(args), opts=child)
+        workload = pulumi.Output.all(config.metadata.name, tls_secret.metadata.name, htpasswd_name).apply(
+            lambda n: proxy_deployment_spec(
+                ProxyWorkload(
+                    deployment=args.deployment_name,
+                    role=args.role,
+                    image=args.image,
+                    config_map=n[0],
+                    tls_secret=n[1],
+                    htpasswd_secret=n[2],
+                    assign_uid=args.assign_uid,
+                )
+            )
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata,
+            spec=workload,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.upstream)),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={**metadata, "name": args.service_name},
+            spec=proxy_service_spec(args.deployment_name, args.role),
+            opts=child,
+        )
+        self.url = self._expose(name, args, tls_secret, metadata, child)
+        self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _tls_secret(
+        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        key, cert = server_certificate(
+            f"{name}-tls",
+            key_spec=args.key,
+            rotation=args.rotation,
+            dns_names=names.proxy_dns_names(args.service_name, args.namespace, args.host),
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        return k8s.core.v1.Secret(
+            f"{name}-tls",
+            metadata=metadata,
+            type="kubernetes.io/tls",
+            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
+                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+            ),
+            opts=child,
+        )
+
+    @staticmethod
+    def _htpasswd_secret(
+        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str | None]:
+        if not isinstance(args.auth, BasicAuth):
+            return pulumi.Output.from_input(None)
+        secret = k8s.core.v1.Secret(
+            f"{name}-htpasswd",
+            metadata=metadata,
+            type="Opaque",
+            data=pulumi.Output.from_input(args.auth.htpasswd).apply(
+                lambda text: {names.HTPASSWD_FILE: tls_material.b64(text)}
+            ),
+            opts=child,
+        )
+        return secret.metadata.name
+
+    @staticmethod
+    def _expose(
+        name: str,
+        args: FlinkRestProxyArgs,
+        tls_secret: k8s.core.v1.Secret,
+        metadata: dict,
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        if args.exposure is exposure.Exposure.ROUTE:
+            route = k8s.apiextensions.CustomResource(
+                f"{name}-route",
+                api_version=exposure.ROUTE_API_VERSION,
+                kind="Route",
+                metadata={**metadata, "name": args.service_name},
+                spec=pulumi.Output.from_input(args.ca.cert_pem).apply(
+                    lambda ca: exposure.route_spec(
+                        service=args.service_name, host=args.host, termination=args.route_termination, ca_pem=ca
+                    )
+                ),
+                opts=child,
+            )
+            # OpenShift writes the host it assigned back into spec.host.
+            return route.spec.apply(
+                lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{args.path_prefix}"
+            )
+        ingress = k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata={
+                **metadata,
+                "name": args.service_name,
+                "annotations": tls_secret.metadata.name.apply(
+                    lambda secret: exposure.ingress_annotations(
+                        namespace=args.namespace,
+                        service=args.service_name,
+                        tls_secret=secret,
+                        max_body_size=args.max_body_size,
+                    )
+                ),
+            },
+            spec=tls_secret.metadata.name.apply(
+                lambda secret: exposure.ingress_spec(
+                    service=args.service_name,
+                    path=args.path_prefix,
+                    host=args.host,
+                    ingress_class=args.ingress_class,
+                    tls_secret=secret,
+                )
+            ),
+            opts=child,
+        )
+        if args.host:
+            return pulumi.Output.from_input(f"https://{args.host}{args.path_prefix}")
+        return ingress.status.apply(lambda status: f"https://{_ingress_address(status)}{args.path_prefix}")
+
+
+def _ingress_address(status: object) -> str:
+    balancer = getattr(status, "load_balancer", None)
+    for point in getattr(balancer, "ingress", None) or []:
+        address = getattr(point, "ip", None) or getattr(point, "hostname", None)
+        if address:
+            return address
+    return "<ingress address>"
+
+
+def _config_files(args: FlinkRestProxyArgs) -> pulumi.Output[dict[str, str]]:
+    """nginx.conf and the CAs it names; all public (the htpasswd and the TLS key are Secrets)."""
+    client_auth = args.auth if isinstance(args.auth, ClientCertificateAuth) else None
+    inputs = pulumi.Output.all(
+        args.flink_rest_ca_pem,
+        client_auth.client_ca_pem if client_auth else None,
+        pulumi.Output.from_input(client_auth.fingerprints) if client_auth else [],
+    )
+    return inputs.apply(lambda v: _render_config(args, v[0], v[1], tuple(v[2])))
+
+
+def _render_config(
+    args: FlinkRestProxyArgs, flink_ca: str, client_ca: str | None, fingerprints: tuple[str, ...]
+) -> dict[str, str]:
+    upstream = names.rest_service_host(args.deployment_name, args.namespace)
+    config = ProxyConfig(
+        listen_port=names.PROXY_PORT,
+        server_certificate=f"{names.PROXY_TLS_MOUNT}/tls.crt",
+        server_key=f"{names.PROXY_TLS_MOUNT}/tls.key",
+        upstream_host=upstream,
+        upstream_port=names.REST_PORT,
+        upstream_server_name=upstream,
+        upstream_trusted_ca=f"{names.PROXY_CONFIG_MOUNT}/{names.UPSTREAM_CA_FILE}",
+        htpasswd_file=None if client_ca else f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}",
+        client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if client_ca else None,
+        allowed_client_fingerprints=tuple(sorted(fingerprints)),
+        max_body_size=args.max_body_size,
+        path_prefix=args.path_prefix,
+        health_path=names.HEALTH_PATH,
+        temp_dir=names.PROXY_TEMP_DIR,
+        worker_processes=PROXY_WORKERS,
+    )
+    files = {names.NGINX_CONF_FILE: nginx_conf(config), names.UPSTREAM_CA_FILE: flink_ca}
+    if client_ca:
+        files[CLIENT_CA_FILE] = client_ca
+    return files
