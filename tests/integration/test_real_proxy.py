@@ -25,7 +25,7 @@ from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_c
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
 PREFIX = f"/{DEPLOYMENT}"
-PROXY_NAME = names.ui_dns_names(DEPLOYMENT, "flink", None)[2]
+PROXY_NAME = names.proxy_dns_names(names.ui_service(DEPLOYMENT), "flink", None)[2]
 REST_NAME = names.rest_dns_names(DEPLOYMENT, "flink")[2]
 NGINX_WHY = "the proxy is proven on real nginx"
 SSLYZE = PROJECT_DIR / ".cache" / "sslyze" / "bin" / "sslyze"
