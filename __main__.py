@@ -22,6 +22,7 @@ from components import (
 from components.render import names
 from components.render.exposure import Exposure
 from components.render.proxy_workload import proxy_labels
+from components.render.rest_access import curl_commands
 from components.rest_mtls_ingress import ROLE as API_PROXY
 from components.secure_flink_ui import ROLE as UI_PROXY
 from settings import Platform, PulumiConfig, read_settings
@@ -157,6 +158,10 @@ pulumi.export("platform", settings.platform.value)
 pulumi.export("restEndpoints", {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments})
 if rest_urls:
     pulumi.export("restUrls", rest_urls)
+    first_client = settings.rest_clients[0]
+    pulumi.export(
+        "restCurl", {name: url.apply(lambda u: curl_commands(u, first_client)) for name, url in rest_urls.items()}
+    )
 if rest_clients is not None:
     pulumi.export("restClientCaCertificate", rest_clients.ca_cert_pem)
     pulumi.export("restClientFingerprints", rest_clients.fingerprints)

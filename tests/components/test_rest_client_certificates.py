@@ -198,3 +198,10 @@ def test_removing_a_client_takes_it_off_the_proxy_allow_list():
     (config,) = [r for r in second.by_type("kubernetes:core/v1:ConfigMap") if r.name == "etl-api-proxy-config"]
     assert removed_fingerprint not in config.inputs["data"]["nginx.conf"]
     assert second.operations[config.urn] == "replace", "a new ConfigMap name rolls the proxy pods"
+
+
+def test_a_ready_curl_command_uses_the_exported_files(openshift):
+    command = openshift.outputs["restCurl"]["etl"]
+    assert "--cert ci-bot.crt --key ci-bot.key --cacert flink-ca.crt" in command
+    assert "https://etl-api.flink.apps.ocp.example.com/jobs/" in command and "Writer" in command
+    assert " -k" not in command and "--insecure" not in command
