@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-component tests run, from Debian packages, when it is missing:
 # a Java 17 JDK (Flink, keytool, single-file Java checks), nginx (the proxy), wrk (the benchmark),
-# openssl, curl and setpriv (to run nginx as an unprivileged user).
+# openssl, curl and jq (the seed tutorial's REST checks) and setpriv (to run nginx as an unprivileged user).
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,7 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v jq >/dev/null || missing+=(jq)
 command -v setpriv >/dev/null || missing+=(util-linux)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -8,6 +8,8 @@ import datetime
 import json
 import socket
 import ssl
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -17,15 +19,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.render import names
+from components.render.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
 from tests.integration.local_flink import LocalFlinkCluster, flink_home, unchunk
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.writer_job import writer_job_jar
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
 HOST = names.rest_api_host(DEPLOYMENT, "flink.apps.ocp.example.com")
 CLIENTS = [{"name": "ci-bot"}, {"name": "alice"}]
+JDK_WHY = "the seed flow compiles a small streaming job"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,10 @@ def gateway(renders, tmp_path_factory):
     cluster = LocalFlinkCluster.from_render(current, DEPLOYMENT, workdir)
     cluster.start("jobmanager", "jm")
     try:
-        cluster.wait_for_taskmanagers(0, ca_file, names.rest_dns_names(DEPLOYMENT, "flink")[2])
+        rest_name = names.rest_dns_names(DEPLOYMENT, "flink")[2]
+        cluster.wait_for_taskmanagers(0, ca_file, rest_name)
+        cluster.start("taskmanager", "tm")
+        cluster.wait_for_taskmanagers(1, ca_file, rest_name)
         with scratch_dir() as root:
             port = free_port()
             conf = localized_nginx_conf(
@@ -164,3 +172,82 @@ def test_the_forging_is_not_vacuous(gateway, renders):
     port, ca_file, workdir = gateway
     identity = forged_identity(renders[1], workdir, "valid-forgery", usage=ExtendedKeyUsageOID.CLIENT_AUTH)
     assert get(port, ca_file, "/overview", identity)[0] == 403
+
+
+def exported_files(result, client: str, directory: Path) -> Path:
+    """The files a user writes from the stack outputs, as the README shows."""
+    directory.mkdir(exist_ok=True)
+    bundle = result.outputs["restClients"][client]
+    cert_name, key_name = client_files(client)
+    (directory / CA_FILE).write_text(result.outputs["caCertificate"])
+    (directory / cert_name).write_text(bundle["certificate"])
+    (directory / key_name).write_text(bundle["privateKey"])
+    return directory
+
+
+def test_the_seed_curl_flow_reads_a_running_jobs_writer_metrics(gateway, renders, tmp_path):
+    port, _, workdir = gateway
+    current = renders[1]
+    files = exported_files(current, "ci-bot", tmp_path / "exported")
+    jar = writer_job_jar(flink_home(), tmp_path / "job", require_tool("javac", JDK_WHY), require_tool("jar", JDK_WHY))
+    curl = [
+        "curl",
+        "--silent",
+        "--fail",
+        "--connect-to",
+        f"{HOST}:443:127.0.0.1:{port}",
+        "--cert",
+        "ci-bot.crt",
+        "--key",
+        "ci-bot.key",
+        "--cacert",
+        CA_FILE,
+    ]
+    uploaded = json.loads(
+        subprocess.run(
+            [*curl, "-F", f"jarfile=@{jar}", f"https://{HOST}/jars/upload"],
+            cwd=files,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
+    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
+    started = json.loads(
+        subprocess.run(
+            [*curl, "-X", "POST", f"https://{HOST}/jars/{jar_id}/run"],
+            cwd=files,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
+    job_id = started["jobid"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = json.loads(
+            subprocess.run(
+                [*curl, f"https://{HOST}/jobs/{job_id}"],
+                cwd=files,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout
+        )
+        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+            break
+        time.sleep(1)
+    # The exported command, unchanged but for where the connection goes (SNI and verification keep the host).
+    command = current.outputs["restCurl"][DEPLOYMENT].replace(
+        "curl ", f"curl --connect-to {HOST}:443:127.0.0.1:{port} "
+    )
+    completed = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", command], cwd=files, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    metrics = json.loads(completed.stdout)
+    assert set(metrics) == {"write-records", "write-records-complete"}
+    assert completed.stdout.count('write-records"') == 1, "exactly one Writer vertex was read"
