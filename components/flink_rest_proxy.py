@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import server_certificate
+from components.pki import server_tls_secret
 from components.render import exposure, names, tls_material
 from components.render.nginx import ProxyConfig, nginx_conf
 from components.render.proxy_workload import ProxyWorkload, proxy_deployment_spec, proxy_labels, proxy_service_spec
@@ -79,7 +79,16 @@ class FlinkRestProxy(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         metadata = {"namespace": args.namespace, "labels": proxy_labels(args.deployment_name, args.role)}
-        tls_secret = self._tls_secret(name, args, metadata, child)
+        tls_secret = server_tls_secret(
+            f"{name}-tls",
+            key_spec=args.key,
+            rotation=args.rotation,
+            dns_names=names.proxy_dns_names(args.service_name, args.namespace, args.host),
+            ca=args.ca,
+            lifetime=args.lifetime,
+            metadata=metadata,
+            opts=child,
+        )
         htpasswd_name = self._htpasswd_secret(name, args, metadata, child)
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata, data=_config_files(args), opts=child)
         workload = pulumi.Output.all(config.metadata.name, tls_secret.metadata.name, htpasswd_name).apply(
@@ -109,30 +118,6 @@ class FlinkRestProxy(pulumi.ComponentResource):
         )
         self.url = self._expose(name, args, tls_secret, metadata, child)
         self.register_outputs({"url": self.url})
-
-    @staticmethod
-    def _tls_secret(
-        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
-    ) -> k8s.core.v1.Secret:
-        key, cert = server_certificate(
-            f"{name}-tls",
-            key_spec=args.key,
-            rotation=args.rotation,
-            dns_names=names.proxy_dns_names(args.service_name, args.namespace, args.host),
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
-            lifetime=args.lifetime,
-            opts=child,
-        )
-        return k8s.core.v1.Secret(
-            f"{name}-tls",
-            metadata=metadata,
-            type="kubernetes.io/tls",
-            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
-                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
-            ),
-            opts=child,
-        )
 
     @staticmethod
     def _htpasswd_secret(

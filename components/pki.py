@@ -1,9 +1,16 @@
-"""pulumi-tls building blocks shared by the components: keys and CA-signed certificates."""
+"""PKI building blocks shared by the components: keys, CA-signed certificates, and TLS Secrets holding them."""
+
+from typing import TYPE_CHECKING
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from components.render import tls_material
 from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec, key_usages
+
+if TYPE_CHECKING:
+    from components.certificate_authority import CertificateAuthority
 
 
 def private_key(name: str, key: KeySpec, rotation: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
@@ -80,3 +87,36 @@ def server_certificate(
         opts=opts,
     )
     return key, cert
+
+
+def server_tls_secret(
+    name: str,
+    *,
+    key_spec: KeySpec,
+    rotation: str,
+    dns_names: list[str],
+    ca: "CertificateAuthority",
+    lifetime: CertificateLifetime,
+    metadata: dict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Secret:
+    """A `kubernetes.io/tls` Secret holding a new server certificate for `dns_names`, signed by `ca`."""
+    key, cert = server_certificate(
+        name,
+        key_spec=key_spec,
+        rotation=rotation,
+        dns_names=dns_names,
+        ca_cert_pem=ca.cert_pem,
+        ca_private_key_pem=ca.private_key_pem,
+        lifetime=lifetime,
+        opts=opts,
+    )
+    return k8s.core.v1.Secret(
+        name,
+        metadata=metadata,
+        type="kubernetes.io/tls",
+        data=pulumi.Output.all(cert.cert_pem, ca.cert_pem, key.private_key_pem).apply(
+            lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+        ),
+        opts=opts,
+    )

@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
 from components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
-from components.pki import server_certificate
+from components.pki import server_tls_secret
 from components.render import exposure, names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeySpec
 
@@ -102,23 +102,14 @@ class RestMTLSIngress(pulumi.ComponentResource):
         metadata = {"namespace": args.namespace, "labels": names.labels(args.deployment_name, "rest-mtls")}
         client_ca = _ca_secret(f"{name}-client-ca", args.client_ca_pem, metadata, child)
         upstream_ca = _ca_secret(f"{name}-upstream-ca", args.flink_rest_ca_pem, metadata, child)
-        key, cert = server_certificate(
+        tls_secret = server_tls_secret(
             f"{name}-tls",
             key_spec=args.key,
             rotation=args.rotation,
             dns_names=[args.host],
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
+            ca=args.ca,
             lifetime=args.lifetime,
-            opts=child,
-        )
-        tls_secret = k8s.core.v1.Secret(
-            f"{name}-tls",
             metadata=metadata,
-            type="kubernetes.io/tls",
-            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
-                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
-            ),
             opts=child,
         )
         secret_names = pulumi.Output.all(
