@@ -1,0 +1,183 @@
+"""The stack configuration, read once, validated whole, returned as frozen typed settings.
+
+`read_settings` is the only code that reads stack config; the modules of this package each parse one
+concern (tls, deployments, ui, clients) from raw values. It takes a ConfigSource (`PulumiConfig` in the
+program, `MappingConfig` in tests) so that validation runs, and fails, before the program registers a
+single resource. Defaults of top-level keys live in `Pulumi.yaml` only; defaults of fields inside
+`deployments` and `uiUsers` items live here.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
+
+from settings.clients import read_rest_clients
+from settings.deployments import read_deployments
+from settings.model import (
+    PROJECT,
+    ConfigError,
+    DeploymentSettings,
+    Platform,
+    Problem,
+    StackSettings,
+    TlsSettings,
+    UiSettings,
+    UiUser,
+)
+from settings.reader import Reader, read_namespace
+from settings.tls import read_tls
+from settings.ui import SECRET_USERS_MARK, read_ui
+
+__all__ = [
+    "PROJECT",
+    "ConfigError",
+    "ConfigSource",
+    "DeploymentSettings",
+    "MappingConfig",
+    "Platform",
+    "Problem",
+    "PulumiConfig",
+    "StackSettings",
+    "TlsSettings",
+    "UiSettings",
+    "UiUser",
+    "read_settings",
+]
+
+
+class ConfigSource(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+    def is_secret(self, key: str) -> bool: ...
+
+    def keys(self) -> set[str]:
+        """Every key set for this project (stack values and Pulumi.yaml defaults)."""
+        ...
+
+
+class PulumiConfig:
+    """The stack's configuration as the Pulumi CLI hands it to the program."""
+
+    def __init__(self) -> None:
+        self._config = pulumi.Config()
+
+    def get(self, key: str) -> str | None:
+        return self._config.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return is_config_secret(self._config.full_key(key))
+
+    def keys(self) -> set[str]:
+        prefix = self._config.full_key("")
+        every = {**get_config_env(), **CONFIG.get()}
+        return {key[len(prefix) :] for key in every if key.startswith(prefix)}
+
+
+def read_settings(config: ConfigSource) -> StackSettings:
+    """Read and validate the whole stack configuration; raise ConfigError listing every problem."""
+    reader = Reader()
+    for unknown in sorted(config.keys() - set(TOP_LEVEL_KEYS)):
+        reader.fail(
+            unknown,
+            config.get(unknown),
+            "is not a configuration key of this project",
+            f"pulumi config rm {unknown}  (known keys: {', '.join(TOP_LEVEL_KEYS)})",
+        )
+    raw: dict[str, Any] = {key: config.get(key) for key in TOP_LEVEL_KEYS}
+    raw[SECRET_USERS_MARK] = config.is_secret("uiUsers")
+    for key, value in raw.items():
+        if value is None:
+            reader.fail(
+                key,
+                value,
+                "is not set (Pulumi.yaml declares a default for it)",
+                f"restore its declaration in Pulumi.yaml or run: pulumi config set {key} <value>",
+            )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    settings = _build(reader, raw)
+    if reader.problems or settings is None:
+        raise ConfigError(reader.problems)
+    return settings
+
+
+def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | None:
+    platform = reader.enum("platform", raw["platform"], Platform, "pulumi config set platform kubernetes")
+    namespace = read_namespace(reader, "namespace", raw["namespace"])
+    operator_namespace = read_namespace(reader, "operatorNamespace", raw["operatorNamespace"])
+    tls = read_tls(reader, raw)
+    deployments = read_deployments(reader, raw["deployments"])
+    ui = read_ui(reader, raw, platform, deployments)
+    rest_clients = read_rest_clients(reader, raw["restClients"])
+    controller_namespace = read_namespace(reader, "ingressControllerNamespace", raw["ingressControllerNamespace"])
+    if rest_clients and ui is not None and ui.domain is None:
+        reader.fail(
+            "uiDomain",
+            raw["uiDomain"],
+            "is required with restClients: the REST entry point checks client certificates "
+            "per host (<deployment>-api.<uiDomain>)",
+            "pulumi config set uiDomain flink.example.com",
+        )
+    if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients, controller_namespace):
+        return None
+    if reader.problems:
+        return None
+    return StackSettings(
+        rest_clients=rest_clients,
+        ingress_controller_namespace=controller_namespace,
+        ui=ui,
+        platform=platform,
+        namespace=namespace,
+        operator_namespace=operator_namespace,
+        tls=tls,
+        deployments=deployments,
+    )
+
+
+TOP_LEVEL_KEYS = (
+    "platform",
+    "namespace",
+    "operatorNamespace",
+    "keyAlgorithm",
+    "rsaBits",
+    "ecdsaCurve",
+    "tlsProtocol",
+    "caValidityHours",
+    "certValidityHours",
+    "certEarlyRenewalHours",
+    "tlsRotation",
+    "deployments",
+    "uiEnabled",
+    "uiUsers",
+    "uiHashScheme",
+    "uiDomain",
+    "uiRouteTermination",
+    "uiIngressClass",
+    "uiMaxBodySize",
+    "uiProxyImage",
+    "restClients",
+    "ingressControllerNamespace",
+)
+
+
+class MappingConfig:
+    """A ConfigSource over plain values, handing them over as the Pulumi CLI does: as strings."""
+
+    def __init__(self, values: Mapping[str, object], secret_keys: tuple[str, ...] = ()) -> None:
+        self._values = values
+        self._secret_keys = secret_keys
+
+    def is_secret(self, key: str) -> bool:
+        return key in self._secret_keys
+
+    def keys(self) -> set[str]:
+        return set(self._values)
+
+    def get(self, key: str) -> str | None:
+        value = self._values.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value)

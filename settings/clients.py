@@ -1,0 +1,37 @@
+"""The `restClients` list of the stack config: who gets a REST client certificate."""
+
+from components.render import names
+from settings.reader import Reader, parse_json, set_hint
+
+CLIENT_FIELDS = frozenset({"name"})
+
+
+MAX_CLIENT_NAME_LENGTH = 40
+
+
+def read_rest_clients(reader: Reader, text: str | None) -> tuple[str, ...] | None:
+    items = parse_json(reader, "restClients", text)
+    if not isinstance(items, list):
+        reader.fail("restClients", items, "must be a list of clients", set_hint("restClients[0].name", "ci-bot"))
+        return None
+    before, clients = len(reader.problems), []
+    for i, item in enumerate(items):
+        key = f"restClients[{i}]"
+        if not isinstance(item, dict):
+            reader.fail(key, item, "must be a map with name", set_hint(f"{key}.name", "ci-bot"))
+            continue
+        reader.unknown_fields(key, item, CLIENT_FIELDS)
+        name = item.get("name")
+        if not isinstance(name, str) or not names.is_dns1123_label(name) or len(name) > MAX_CLIENT_NAME_LENGTH:
+            reader.fail(
+                f"{key}.name",
+                name,
+                f"must be a DNS-1123 label of at most {MAX_CLIENT_NAME_LENGTH} "
+                "characters (it names the certificate and its resources)",
+                set_hint(f"{key}.name", "ci-bot"),
+            )
+        elif name in clients:
+            reader.fail(f"{key}.name", name, "is listed twice", "give every client a unique name")
+        else:
+            clients.append(name)
+    return tuple(clients) if len(reader.problems) == before else None

@@ -1,0 +1,96 @@
+"""What a stack's configuration becomes: frozen, typed settings, and the error that lists every problem."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from components.render.exposure import Termination
+from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
+from components.render.htpasswd import HashScheme
+from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
+
+PROJECT = "secure-flink"
+
+
+class Platform(str, Enum):
+    KUBERNETES = "kubernetes"
+    OPENSHIFT = "openshift"
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    value: object
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{PROJECT}:{self.key} = {json.dumps(self.value, default=str)}: {self.reason}. Fix: {self.fix}"
+
+
+class ConfigError(ValueError):
+    """Stack configuration that cannot work. Lists every problem: key, bad value, fix."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsSettings:
+    key: KeySpec
+    protocol: TlsProtocol
+    ca_lifetime: CertificateLifetime
+    cert_lifetime: CertificateLifetime
+    rotation: str
+    """Changing this value re-issues every key, certificate, keystore and password on the next `pulumi up`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentSettings:
+    name: str
+    image: str
+    flink_version: str
+    mode: DeploymentMode
+    service_account: str
+    job_manager: ProcessResources
+    task_manager: ProcessResources
+    job: JobSpec | None
+    flink_configuration: Mapping[str, str] = field(default_factory=dict)
+    secret_mounts: Mapping[str, str] = field(default_factory=dict)
+    """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UiUser:
+    name: str
+    password: str | None = field(default=None, repr=False)
+    """Set by the user as secret config, or None: the stack generates one."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UiSettings:
+    enabled: bool
+    users: tuple[UiUser, ...]
+    hash_scheme: HashScheme
+    domain: str | None
+    """UI hosts are `<deployment>.<domain>`; None: OpenShift assigns Route hosts, an Ingress has no host."""
+    route_termination: Termination
+    ingress_class: str
+    max_body_size: str
+    proxy_image: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    rest_clients: tuple[str, ...]
+    """Names of the REST clients the stack issues client certificates to."""
+    ingress_controller_namespace: str
+    """Where ingress-nginx runs: the REST NetworkPolicy admits it when a RestMTLSIngress exists."""
+    platform: Platform
+    namespace: str
+    operator_namespace: str
+    tls: TlsSettings
+    deployments: tuple[DeploymentSettings, ...]
+    ui: UiSettings

@@ -1,0 +1,125 @@
+"""Reading raw config values: problems are collected, not raised, so one run reports them all."""
+
+import json
+import re
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypeVar
+
+from components.render import names
+from settings.model import Problem
+
+E = TypeVar("E", bound=Enum)
+
+
+IMAGE_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+
+
+class Reader:
+    """Collects problems instead of stopping at the first, so one run reports them all."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def fail(self, key: str, value: object, reason: str, fix: str) -> None:
+        self.problems.append(Problem(key, value, reason, fix))
+
+    def enum(self, key: str, value: object, enum: type[E], fix: str) -> E | None:
+        for member in enum:
+            if value == member.value:
+                return member
+        allowed = ", ".join(str(m.value) for m in enum)
+        self.fail(key, value, f"must be one of {allowed}", fix)
+        return None
+
+    def integer(self, key: str, value: object, *, minimum: int, fix: str) -> int | None:
+        parsed = as_int(value)
+        if parsed is None or parsed < minimum:
+            self.fail(key, value, f"must be a whole number >= {minimum}", fix)
+            return None
+        return parsed
+
+    def label(self, key: str, value: object, *, max_length: int, fix: str) -> str | None:
+        if not isinstance(value, str) or not names.is_dns1035_label(value) or len(value) > max_length:
+            self.fail(
+                key,
+                value,
+                f"must be a DNS-1035 label of at most {max_length} characters "
+                "(lowercase letters, digits and '-', starting with a letter, ending alphanumeric)",
+                fix,
+            )
+            return None
+        return value
+
+    def unknown_fields(self, key: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
+        for extra in sorted(set(value) - allowed):
+            self.fail(
+                f"{key}.{extra}",
+                value[extra],
+                "is not a known field",
+                f"remove it; known fields: {', '.join(sorted(allowed))}",
+            )
+
+
+def as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        return int(value)
+    return None
+
+
+def as_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def set_hint(path: str, example: str) -> str:
+    return f"pulumi config set --path '{path}' {example}"
+
+
+def parse_json(reader: Reader, key: str, text: str | None) -> Any:
+    try:
+        return json.loads(text) if text is not None else None
+    except json.JSONDecodeError as error:
+        reader.fail(key, text, f"is not valid JSON ({error.msg})", "set it as YAML in Pulumi.<stack>.yaml")
+        return None
+
+
+def read_image(reader: Reader, key: str, value: object) -> str | None:
+    pinned = (
+        isinstance(value, str)
+        and bool(IMAGE_REFERENCE.match(value))
+        and ("@sha256:" in value or (":" in value.rsplit("/", 1)[-1] and not value.endswith(":latest")))
+    )
+    if not pinned:
+        reader.fail(
+            key,
+            value,
+            "must be an image reference pinned by a version tag (not latest) or a digest",
+            set_hint(key, "flink:2.2.1-scala_2.12-java17"),
+        )
+        return None
+    return str(value)
+
+
+def read_namespace(reader: Reader, key: str, value: str | None) -> str | None:
+    if value is None or not names.is_dns1123_label(value):
+        reader.fail(
+            key,
+            value,
+            "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
+            f"pulumi config set {key} flink",
+        )
+        return None
+    return value

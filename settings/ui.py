@@ -1,0 +1,122 @@
+"""The `ui*` keys of the stack config: users, hashing, hosts and exposure of the Web UI proxy."""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components.render import names
+from components.render.exposure import Termination
+from components.render.htpasswd import HashScheme, password_problems, username_problem
+from settings.model import DeploymentSettings, Platform, UiSettings, UiUser
+from settings.reader import Reader, parse_json, read_image, set_hint
+
+SECRET_USERS_MARK = "uiUsers (secret)"
+
+
+USER_FIELDS = frozenset({"name", "password"})
+
+
+DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+NGINX_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
+
+def read_ui(
+    reader: Reader,
+    raw: Mapping[str, Any],
+    platform: Platform | None,
+    deployments: tuple[DeploymentSettings, ...] | None,
+) -> UiSettings | None:
+    before = len(reader.problems)
+    enabled = raw["uiEnabled"]
+    if enabled not in ("true", "false"):
+        reader.fail("uiEnabled", enabled, "must be true or false", "pulumi config set uiEnabled true")
+    users = _ui_users(reader, raw["uiUsers"], bool(raw[SECRET_USERS_MARK]))
+    scheme = reader.enum("uiHashScheme", raw["uiHashScheme"], HashScheme, "pulumi config set uiHashScheme ssha")
+    termination = reader.enum(
+        "uiRouteTermination", raw["uiRouteTermination"], Termination, "pulumi config set uiRouteTermination passthrough"
+    )
+    domain = _ui_domain(reader, raw["uiDomain"] or None, deployments or ())
+    if platform is Platform.OPENSHIFT and termination is Termination.PASSTHROUGH and domain is None:
+        reader.fail(
+            "uiDomain",
+            raw["uiDomain"],
+            "is required with a passthrough Route: the proxy serves the "
+            "certificate itself, so it must know the host the router sends",
+            "pulumi config set uiDomain apps.mycluster.example.com (or uiRouteTermination reencrypt)",
+        )
+    ingress_class = raw["uiIngressClass"]
+    if not isinstance(ingress_class, str) or not names.is_dns1123_label(ingress_class):
+        reader.fail(
+            "uiIngressClass", ingress_class, "must be an IngressClass name", "pulumi config set uiIngressClass nginx"
+        )
+    body = raw["uiMaxBodySize"]
+    if not isinstance(body, str) or not NGINX_SIZE.match(body):
+        reader.fail("uiMaxBodySize", body, "must be an nginx size such as 256m", "pulumi config set uiMaxBodySize 256m")
+    image = read_image(reader, "uiProxyImage", raw["uiProxyImage"])
+    if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
+        return None
+    return UiSettings(
+        enabled=enabled == "true",
+        users=users,
+        hash_scheme=scheme,
+        domain=domain,
+        route_termination=termination,
+        ingress_class=ingress_class,
+        max_body_size=body,
+        proxy_image=image,
+    )
+
+
+def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, ...] | None:
+    items = parse_json(reader, "uiUsers", text)
+    if not isinstance(items, list) or not items:
+        reader.fail("uiUsers", items, "must be a non-empty list of users", set_hint("uiUsers[0].name", "admin"))
+        return None
+    users, seen = [], set()
+    for i, item in enumerate(items):
+        key = f"uiUsers[{i}]"
+        if not isinstance(item, dict):
+            reader.fail(key, item, "must be a map with name (and password)", set_hint(f"{key}.name", "admin"))
+            continue
+        reader.unknown_fields(key, item, USER_FIELDS)
+        name, password = item.get("name"), item.get("password")
+        problem = username_problem(name) if isinstance(name, str) else "must be a string"
+        if problem:
+            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", "admin"))
+        elif name in seen:
+            reader.fail(f"{key}.name", name, "is listed twice", "give every user a unique name")
+        seen.add(name)
+        users.append(UiUser(name=str(name), password=_user_password(reader, key, name, password, secret)))
+    return tuple(users)
+
+
+def _user_password(reader: Reader, key: str, name: object, password: object, secret: bool) -> str | None:
+    if password is None:
+        return None
+    fix = f"pulumi config set --secret --path '{key}.password' <password>  (or remove it: the stack generates one)"
+    if not secret:
+        # The value is in plain text in Pulumi.<stack>.yaml: never echo it.
+        reader.fail(f"{key}.password", "[not shown]", "is not encrypted", fix)
+        return None
+    problems = password_problems(str(name), password) if isinstance(password, str) else ["must be a string"]
+    if problems:
+        reader.fail(f"{key}.password", "[secret]", "is too weak: " + "; ".join(problems), fix)
+        return None
+    return password
+
+
+def _ui_domain(reader: Reader, domain: str | None, deployments: tuple[DeploymentSettings, ...]) -> str | None:
+    if domain is None:
+        return None
+    longest = max((len(d.name) for d in deployments), default=0)
+    if not DOMAIN.match(domain) or longest + 1 + len(domain) > 253:
+        reader.fail(
+            "uiDomain",
+            domain,
+            "must be a DNS domain without scheme, port or path (UI hosts are <deployment>.<uiDomain>)",
+            "pulumi config set uiDomain flink.apps.example.com",
+        )
+        return None
+    return domain
