@@ -41,10 +41,14 @@ ca = CertificateAuthority(
         rotation=tls_settings.rotation,
     ),
 )
-FlinkOperatorTrust(
+operator_trust = FlinkOperatorTrust(
     "operator-trust",
     FlinkOperatorTrustArgs(
-        operator_namespace=settings.operator_namespace, ca_cert_pem=ca.cert_pem, rotation=tls_settings.rotation
+        operator_namespace=settings.operator_namespace,
+        ca=ca,
+        key=tls_settings.key,
+        lifetime=tls_settings.cert_lifetime,
+        rotation=tls_settings.rotation,
     ),
 )
 

@@ -6,7 +6,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.certificate_authority import CertificateAuthority
+from components.pki import client_certificate
 from components.render import names, tls_material
+from components.render.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:FlinkOperatorTrust"
 
@@ -14,16 +17,19 @@ TYPE = "secureflink:index:FlinkOperatorTrust"
 @dataclass(frozen=True, kw_only=True)
 class FlinkOperatorTrustArgs:
     operator_namespace: str
-    ca_cert_pem: pulumi.Input[str]
-    """The CA that signs every REST certificate of the stack."""
+    ca: CertificateAuthority
+    """The CA that signs every REST certificate of the stack, and the operator's client certificate."""
+    key: KeySpec
+    lifetime: CertificateLifetime
     rotation: str
 
 
 class FlinkOperatorTrust(pulumi.ComponentResource):
     """Creates, in the operator's namespace, the two Secrets the operator's Helm chart mounts with `tls.create=true`:
 
-    - `flink-operator-cert`: `truststore.jks` trusting the stack CA (the chart's fixed file name; the
-      content is PKCS12, which Java's keystore loader detects);
+    - `flink-operator-cert`: `truststore.jks` trusting the stack CA, and `keystore.jks` with the
+      operator's own client certificate, which it presents to deployments with REST mTLS (the chart's
+      fixed file names; the content is PKCS12, which Java's keystore loader detects);
     - `operator-certificate-password`: its password (`OPERATOR_KEYSTORE_PASSWORD`, which the operator
       also uses as the truststore password).
 
@@ -32,6 +38,8 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
     """
 
     truststore_secret: k8s.core.v1.Secret
+    client_certificate_pem: pulumi.Output[str]
+    """What deployments with REST mTLS must trust to let the operator in."""
 
     def __init__(self, name: str, args: FlinkOperatorTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -40,12 +48,26 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             f"{name}-password", length=32, special=False, keepers={"rotation": args.rotation}, opts=child
         )
         labels = names.labels("flink-operator", "operator-trust")
+        client_key, client_cert = client_certificate(
+            f"{name}-client",
+            key_spec=args.key,
+            rotation=args.rotation,
+            common_name="flink-kubernetes-operator",
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
         self.truststore_secret = k8s.core.v1.Secret(
             f"{name}-truststore",
             metadata={"name": names.OPERATOR_TLS_SECRET, "namespace": args.operator_namespace, "labels": labels},
             type="Opaque",
-            data=pulumi.Output.all(args.ca_cert_pem, password.result).apply(
-                lambda v: tls_material.operator_truststore_files(ca_pem=v[0], password=v[1])
+            data=pulumi.Output.all(
+                args.ca.cert_pem, password.result, client_key.private_key_pem, client_cert.cert_pem
+            ).apply(
+                lambda v: tls_material.operator_tls_files(
+                    ca_pem=v[0], password=v[1], client_key_pem=v[2], client_cert_pem=v[3]
+                )
             ),
             opts=child,
         )
@@ -56,4 +78,5 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             string_data={"password": password.result},
             opts=child,
         )
+        self.client_certificate_pem = client_cert.cert_pem
         self.register_outputs({"truststore_secret": self.truststore_secret.metadata.name})

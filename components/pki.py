@@ -62,6 +62,34 @@ def issue_certificate(
     )
 
 
+def _signed_leaf(
+    name: str,
+    *,
+    key_spec: KeySpec,
+    rotation: str,
+    common_name: pulumi.Input[str],
+    dns_names: list[str],
+    extended_usage: str,
+    ca_cert_pem: pulumi.Input[str],
+    ca_private_key_pem: pulumi.Input[str],
+    lifetime: CertificateLifetime,
+    opts: pulumi.ResourceOptions,
+) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
+    key = private_key(f"{name}-key", key_spec, rotation, opts)
+    cert = issue_certificate(
+        name,
+        key=key,
+        common_name=common_name,
+        dns_names=dns_names,
+        allowed_uses=key_usages(key_spec.algorithm, extended_usage),
+        ca_cert_pem=ca_cert_pem,
+        ca_private_key_pem=ca_private_key_pem,
+        lifetime=lifetime,
+        opts=opts,
+    )
+    return key, cert
+
+
 def server_certificate(
     name: str,
     *,
@@ -74,19 +102,44 @@ def server_certificate(
     opts: pulumi.ResourceOptions,
 ) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
     """A new key and a CA-signed TLS server certificate for `dns_names` (the first is the common name)."""
-    key = private_key(f"{name}-key", key_spec, rotation, opts)
-    cert = issue_certificate(
+    return _signed_leaf(
         name,
-        key=key,
+        key_spec=key_spec,
+        rotation=rotation,
         common_name=dns_names[0],
         dns_names=dns_names,
-        allowed_uses=key_usages(key_spec.algorithm, "server_auth"),
+        extended_usage="server_auth",
         ca_cert_pem=ca_cert_pem,
         ca_private_key_pem=ca_private_key_pem,
         lifetime=lifetime,
         opts=opts,
     )
-    return key, cert
+
+
+def client_certificate(
+    name: str,
+    *,
+    key_spec: KeySpec,
+    rotation: str,
+    common_name: pulumi.Input[str],
+    ca_cert_pem: pulumi.Input[str],
+    ca_private_key_pem: pulumi.Input[str],
+    lifetime: CertificateLifetime,
+    opts: pulumi.ResourceOptions,
+) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
+    """A new key and a CA-signed certificate for TLS client authentication only."""
+    return _signed_leaf(
+        name,
+        key_spec=key_spec,
+        rotation=rotation,
+        common_name=common_name,
+        dns_names=[],
+        extended_usage="client_auth",
+        ca_cert_pem=ca_cert_pem,
+        ca_private_key_pem=ca_private_key_pem,
+        lifetime=lifetime,
+        opts=opts,
+    )
 
 
 def server_tls_secret(

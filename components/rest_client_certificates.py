@@ -8,9 +8,9 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
-from components.pki import issue_certificate, private_key
+from components.pki import client_certificate
 from components.render import names, tls_material
-from components.render.tls_policy import CertificateLifetime, KeySpec, key_usages
+from components.render.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:RestClientCertificates"
 PKCS12_PASSWORD_LENGTH = 24
@@ -83,14 +83,12 @@ class RestClientCertificates(pulumi.ComponentResource):
         issuance = random.RandomId(
             f"{name}-{client}-id", byte_length=4, keepers={"rotation": args.rotation}, opts=child
         )
-        key = private_key(f"{name}-{client}-key", args.key, args.rotation, child)
         common_name = issuance.hex.apply(lambda hex_id: names.client_common_name(client, hex_id))
-        cert = issue_certificate(
+        key, cert = client_certificate(
             f"{name}-{client}",
-            key=key,
+            key_spec=args.key,
+            rotation=args.rotation,
             common_name=common_name,
-            dns_names=[],
-            allowed_uses=key_usages(args.key.algorithm, "client_auth"),
             ca_cert_pem=ca.cert_pem,
             ca_private_key_pem=ca.private_key_pem,
             lifetime=args.lifetime,

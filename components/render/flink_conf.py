@@ -5,6 +5,7 @@ security key (a keystore path, a protocol) is exactly the misconfiguration this 
 """
 
 from collections.abc import Mapping
+from enum import Enum
 
 from . import names
 from .tls_policy import KeyAlgorithm, TlsProtocol, jsse_cipher_suites
@@ -13,6 +14,14 @@ STORE_TYPE = "PKCS12"
 
 # Flink 2.x removed this switch; setting it turns nothing on, so a config carrying it is a mistake.
 REMOVED_KEYS = frozenset({"security.ssl.enabled"})
+
+
+class RestAuthentication(str, Enum):
+    TLS = "tls"
+    """REST clients are not authenticated by Flink; the proxies and the NetworkPolicy guard the port."""
+    MTLS = "mtls"
+    """Flink itself requires a client certificate on REST (and then also enforces the configured
+    protocol and suites there, which it ignores otherwise: FLINK-39969)."""
 
 
 class ConflictingKeysError(ValueError):
@@ -44,23 +53,34 @@ def tls_flink_configuration(
     rest_password: str,
     key_algorithm: KeyAlgorithm,
     protocol: TlsProtocol,
+    rest_authentication: RestAuthentication = RestAuthentication.TLS,
 ) -> dict[str, str]:
-    """Internal mTLS and REST TLS for one FlinkDeployment, with an explicit protocol and suite list.
+    """Internal mTLS and REST TLS (or REST mTLS) for one FlinkDeployment, with an explicit protocol and suite list.
 
     Flink's historic default suite (TLS_RSA_WITH_AES_128_CBC_SHA) is disabled by current JDKs,
     so the list is always written out.
     """
-    return {
+    configuration = {
         **_store_keys("internal", names.INTERNAL_TLS_MOUNT, internal_password),
         **_store_keys("rest", names.REST_TLS_MOUNT, rest_password),
         "security.ssl.protocol": protocol.value,
         "security.ssl.algorithms": ",".join(jsse_cipher_suites(key_algorithm, protocol)),
     }
+    if rest_authentication is RestAuthentication.MTLS:
+        configuration[REST_AUTHENTICATION_KEY] = "true"
+    return configuration
+
+
+REST_AUTHENTICATION_KEY = "security.ssl.rest.authentication-enabled"
 
 
 TLS_KEYS = frozenset(
     tls_flink_configuration(
-        internal_password="", rest_password="", key_algorithm=KeyAlgorithm.RSA, protocol=TlsProtocol.TLS_1_2
+        internal_password="",
+        rest_password="",
+        key_algorithm=KeyAlgorithm.RSA,
+        protocol=TlsProtocol.TLS_1_2,
+        rest_authentication=RestAuthentication.MTLS,
     )
 )
 SECRET_MOUNTS_KEY = "kubernetes.secrets"

@@ -1,6 +1,7 @@
 """Secret payloads holding TLS material, as the files Flink and its clients read."""
 
 import base64
+from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -30,8 +31,18 @@ def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str
     }
 
 
-def rest_tls_files(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> dict[str, str]:
-    """REST TLS files (Secret `data`): server keystore with its chain, CA truststore for REST clients, the CA in PEM."""
+def rest_tls_files(
+    *, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str, allowed_client_pems: Sequence[str] = ()
+) -> dict[str, str]:
+    """REST TLS files (Secret `data`): server keystore with its chain, truststore, the CA in PEM.
+
+    Without `allowed_client_pems` the truststore holds the CA, for REST clients in the pods. With them
+    (REST mTLS) it holds exactly the REST certificate itself (what in-pod clients present and verify)
+    and the allowed clients' certificates: Java trusts a certificate it holds, so a removed client's
+    certificate, though still signed and valid, no longer gets in.
+    """
+    trusted = [cert_pem, *allowed_client_pems] if allowed_client_pems else [ca_pem]
+    aliases = [alias, *(f"client-{i}" for i in range(len(allowed_client_pems)))] if allowed_client_pems else ["ca"]
     return {
         names.KEYSTORE_FILE: b64(
             java_keystore(
@@ -39,18 +50,27 @@ def rest_tls_files(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, a
             )
         ),
         names.TRUSTSTORE_FILE: b64(
-            java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["ca"])
+            java_truststore(trusted_certificate_pems=trusted, password=password, aliases=aliases)
         ),
         names.CA_CERT_FILE: b64(ca_pem),
     }
 
 
-def operator_truststore_files(*, ca_pem: str, password: str) -> dict[str, str]:
-    """The operator's truststore. The Helm chart mounts it as truststore.jks; Java's JKS loader reads PKCS12 too."""
+def operator_tls_files(*, ca_pem: str, password: str, client_key_pem: str, client_cert_pem: str) -> dict[str, str]:
+    """The operator's truststore, and its keystore for deployments with REST mTLS. The Helm chart mounts
+    them as truststore.jks and keystore.jks; Java's JKS loader reads the PKCS12 inside too."""
     return {
         "truststore.jks": b64(
             java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["secure-flink-ca"])
-        )
+        ),
+        "keystore.jks": b64(
+            java_keystore(
+                private_key_pem=client_key_pem,
+                certificate_chain_pems=[client_cert_pem, ca_pem],
+                password=password,
+                alias="flink-operator",
+            )
+        ),
     }
 
 
