@@ -23,6 +23,7 @@ from components.render import names
 from components.render.exposure import Exposure
 from components.render.proxy_workload import proxy_labels
 from components.render.rest_access import curl_commands
+from components.rest_mtls_ingress import INGRESS_CALLER
 from components.rest_mtls_ingress import ROLE as API_PROXY
 from components.secure_flink_ui import ROLE as UI_PROXY
 from settings import Platform, PulumiConfig, read_settings
@@ -70,6 +71,10 @@ ui_urls: dict[str, pulumi.Output[str]] = {}
 rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
 for deployment in settings.deployments:
+    # Under REST mTLS every caller of Flink's REST API needs a certificate Flink's truststore lists.
+    rest_callers = [UI_PROXY] * ui_settings.enabled + [API_PROXY if openshift else INGRESS_CALLER] * (
+        rest_clients is not None
+    )
     flink_tls = FlinkInternalTLS(
         f"{deployment.name}-tls",
         FlinkInternalTLSArgs(
@@ -80,8 +85,15 @@ for deployment in settings.deployments:
             protocol=tls_settings.protocol,
             lifetime=tls_settings.cert_lifetime,
             rotation=tls_settings.rotation,
+            rest_authentication=deployment.rest_authentication,
+            rest_client_identities=rest_callers,
+            rest_allowed_certificates=[
+                operator_trust.client_certificate_pem,
+                *(rest_clients.certificates.values() if rest_clients is not None else []),
+            ],
         ),
     )
+    identities = flink_tls.rest_client_identities
     flink = SecureFlinkDeployment(
         deployment.name,
         SecureFlinkDeploymentArgs(
@@ -128,6 +140,7 @@ for deployment in settings.deployments:
                 lifetime=tls_settings.cert_lifetime,
                 rotation=tls_settings.rotation,
                 upstream=[flink.resource],
+                upstream_identity=identities.get(API_PROXY if openshift else INGRESS_CALLER),
             ),
         ).url
     if not ui_settings.enabled:
@@ -152,6 +165,7 @@ for deployment in settings.deployments:
             lifetime=tls_settings.cert_lifetime,
             rotation=tls_settings.rotation,
             upstream=[flink.resource],
+            upstream_identity=identities.get(UI_PROXY),
         ),
     )
     ui_urls[deployment.name] = ui.url

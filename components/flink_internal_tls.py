@@ -1,5 +1,6 @@
 """FlinkInternalTLS: the TLS material and settings one FlinkDeployment needs for internal mTLS and REST TLS."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -8,9 +9,9 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import private_key, server_certificate
+from components.pki import client_certificate, private_key, server_certificate
 from components.render import names, tls_material
-from components.render.flink_conf import tls_flink_configuration
+from components.render.flink_conf import RestAuthentication, tls_flink_configuration
 from components.render.tls_policy import (
     CertificateLifetime,
     KeySpec,
@@ -34,6 +35,11 @@ class FlinkInternalTLSArgs:
     lifetime: CertificateLifetime
     rotation: str
     """A new value re-issues keys, certificates and store passwords."""
+    rest_authentication: RestAuthentication = RestAuthentication.TLS
+    rest_client_identities: Sequence[str] = ()
+    """Callers of the REST API that need a client certificate under REST mTLS (e.g. `ui-proxy`)."""
+    rest_allowed_certificates: Sequence[pulumi.Input[str]] = ()
+    """Further certificates (PEM) REST mTLS admits: the operator's, the issued REST clients'."""
 
 
 class FlinkInternalTLS(pulumi.ComponentResource):
@@ -56,12 +62,15 @@ class FlinkInternalTLS(pulumi.ComponentResource):
     """Secret name -> mount path, for `kubernetes.secrets`."""
     rest_ca_pem: pulumi.Output[str]
     """The CA that signed the REST certificate: what REST clients trust."""
+    rest_client_identities: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
+    """Caller -> (certificate PEM, key PEM (secret)) to present to this REST API under REST mTLS."""
 
     def __init__(self, name: str, args: FlinkInternalTLSArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = names.labels(args.deployment_name, "flink-tls")
         internal_secret, internal_password = self._internal(name, args, labels, child)
+        self.rest_client_identities = self._identities(name, args, child)
         rest_secret, rest_password = self._rest(name, args, labels, child)
         k8s.core.v1.Secret(
             f"{name}-passwords",
@@ -77,7 +86,11 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         self.flink_configuration = pulumi.Output.secret(
             pulumi.Output.all(internal_password.result, rest_password.result).apply(
                 lambda p: tls_flink_configuration(
-                    internal_password=p[0], rest_password=p[1], key_algorithm=args.key.algorithm, protocol=args.protocol
+                    internal_password=p[0],
+                    rest_password=p[1],
+                    key_algorithm=args.key.algorithm,
+                    protocol=args.protocol,
+                    rest_authentication=args.rest_authentication,
                 )
             )
         )
@@ -123,10 +136,34 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         return secret, password
 
     @staticmethod
+    def _identities(
+        name: str, args: FlinkInternalTLSArgs, child: pulumi.ResourceOptions
+    ) -> dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]:
+        if args.rest_authentication is not RestAuthentication.MTLS:
+            return {}
+        identities = {}
+        for caller in args.rest_client_identities:
+            key, cert = client_certificate(
+                f"{name}-rest-client-{caller}",
+                key_spec=args.key,
+                rotation=args.rotation,
+                common_name=f"{args.deployment_name}-{caller}",
+                ca_cert_pem=args.ca.cert_pem,
+                ca_private_key_pem=args.ca.private_key_pem,
+                lifetime=args.lifetime,
+                opts=child,
+            )
+            identities[caller] = (cert.cert_pem, pulumi.Output.secret(key.private_key_pem))
+        return identities
+
     def _rest(
-        name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
+        self, name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
-        """The REST endpoint's server identity, signed by the stack CA for every name of its Service."""
+        """The REST endpoint's server identity, signed by the stack CA for every name of its Service.
+        Under REST mTLS, pods present it as their client certificate too, and the truststore lists
+        exactly the certificates allowed in."""
+        mtls = args.rest_authentication is RestAuthentication.MTLS
+        allowed = [cert for cert, _ in self.rest_client_identities.values()] + list(args.rest_allowed_certificates)
         key, cert = server_certificate(
             f"{name}-rest",
             key_spec=args.key,
@@ -136,6 +173,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
             ca_private_key_pem=args.ca.private_key_pem,
             lifetime=args.lifetime,
             opts=child,
+            also_client=mtls,
         )
         password = _store_password(f"{name}-rest-password", args.rotation, child)
         alias = names.rest_service(args.deployment_name)
@@ -143,9 +181,16 @@ class FlinkInternalTLS(pulumi.ComponentResource):
             f"{name}-rest",
             metadata={"namespace": args.namespace, "labels": labels},
             type="Opaque",
-            data=pulumi.Output.all(key.private_key_pem, cert.cert_pem, args.ca.cert_pem, password.result).apply(
+            data=pulumi.Output.all(
+                key.private_key_pem, cert.cert_pem, args.ca.cert_pem, password.result, pulumi.Output.all(*allowed)
+            ).apply(
                 lambda v: tls_material.rest_tls_files(
-                    key_pem=v[0], cert_pem=v[1], ca_pem=v[2], password=v[3], alias=alias
+                    key_pem=v[0],
+                    cert_pem=v[1],
+                    ca_pem=v[2],
+                    password=v[3],
+                    alias=alias,
+                    allowed_client_pems=list(v[4]) if mtls else [],
                 )
             ),
             opts=child,

@@ -59,6 +59,8 @@ class FlinkRestProxyArgs:
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
+    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    """(certificate, key) PEM the proxy presents to Flink when its REST API requires client certificates."""
     upstream: Sequence[pulumi.Resource] = ()
     """What serves the REST Service (the FlinkDeployment): nginx resolves the upstream name once, at
     start, so the proxy pods are created only after it is ready."""
@@ -90,8 +92,11 @@ class FlinkRestProxy(pulumi.ComponentResource):
             opts=child,
         )
         htpasswd_name = self._htpasswd_secret(name, args, metadata, child)
+        identity_name = self._identity_secret(name, args, metadata, child)
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata, data=_config_files(args), opts=child)
-        workload = pulumi.Output.all(config.metadata.name, tls_secret.metadata.name, htpasswd_name).apply(
+        workload = pulumi.Output.all(
+            config.metadata.name, tls_secret.metadata.name, htpasswd_name, identity_name
+        ).apply(
             lambda n: proxy_deployment_spec(
                 ProxyWorkload(
                     deployment=args.deployment_name,
@@ -100,6 +105,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
                     config_map=n[0],
                     tls_secret=n[1],
                     htpasswd_secret=n[2],
+                    upstream_identity_secret=n[3],
                     assign_uid=args.assign_uid,
                 )
             )
@@ -118,6 +124,24 @@ class FlinkRestProxy(pulumi.ComponentResource):
         )
         self.url = self._expose(name, args, tls_secret, metadata, child)
         self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _identity_secret(
+        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str | None]:
+        if args.upstream_identity is None:
+            return pulumi.Output.from_input(None)
+        cert_pem, key_pem = args.upstream_identity
+        secret = k8s.core.v1.Secret(
+            f"{name}-upstream-identity",
+            metadata=metadata,
+            type="kubernetes.io/tls",
+            data=pulumi.Output.all(cert_pem, args.flink_rest_ca_pem, key_pem).apply(
+                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+            ),
+            opts=child,
+        )
+        return secret.metadata.name
 
     @staticmethod
     def _htpasswd_secret(
@@ -231,6 +255,8 @@ def _render_config(
         health_path=names.HEALTH_PATH,
         temp_dir=names.PROXY_TEMP_DIR,
         worker_processes=PROXY_WORKERS,
+        upstream_client_certificate=f"{names.PROXY_UPSTREAM_MOUNT}/tls.crt" if args.upstream_identity else None,
+        upstream_client_key=f"{names.PROXY_UPSTREAM_MOUNT}/tls.key" if args.upstream_identity else None,
     )
     files = {names.NGINX_CONF_FILE: nginx_conf(config), names.UPSTREAM_CA_FILE: flink_ca}
     if client_ca:

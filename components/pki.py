@@ -69,7 +69,7 @@ def _signed_leaf(
     rotation: str,
     common_name: pulumi.Input[str],
     dns_names: list[str],
-    extended_usage: str,
+    extended_usages: tuple[str, ...],
     ca_cert_pem: pulumi.Input[str],
     ca_private_key_pem: pulumi.Input[str],
     lifetime: CertificateLifetime,
@@ -81,7 +81,7 @@ def _signed_leaf(
         key=key,
         common_name=common_name,
         dns_names=dns_names,
-        allowed_uses=key_usages(key_spec.algorithm, extended_usage),
+        allowed_uses=key_usages(key_spec.algorithm, *extended_usages),
         ca_cert_pem=ca_cert_pem,
         ca_private_key_pem=ca_private_key_pem,
         lifetime=lifetime,
@@ -100,15 +100,17 @@ def server_certificate(
     ca_private_key_pem: pulumi.Input[str],
     lifetime: CertificateLifetime,
     opts: pulumi.ResourceOptions,
+    also_client: bool = False,
 ) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
-    """A new key and a CA-signed TLS server certificate for `dns_names` (the first is the common name)."""
+    """A new key and a CA-signed TLS server certificate for `dns_names` (the first is the common name);
+    `also_client` when its holder also presents it as a client (Flink's REST keystore under REST mTLS)."""
     return _signed_leaf(
         name,
         key_spec=key_spec,
         rotation=rotation,
         common_name=dns_names[0],
         dns_names=dns_names,
-        extended_usage="server_auth",
+        extended_usages=("server_auth", "client_auth") if also_client else ("server_auth",),
         ca_cert_pem=ca_cert_pem,
         ca_private_key_pem=ca_private_key_pem,
         lifetime=lifetime,
@@ -134,7 +136,7 @@ def client_certificate(
         rotation=rotation,
         common_name=common_name,
         dns_names=[],
-        extended_usage="client_auth",
+        extended_usages=("client_auth",),
         ca_cert_pem=ca_cert_pem,
         ca_private_key_pem=ca_private_key_pem,
         lifetime=lifetime,

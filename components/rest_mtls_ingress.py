@@ -43,9 +43,13 @@ class RestMTLSIngressArgs:
     rotation: str
     upstream: Sequence[pulumi.Resource] = ()
     """What serves the REST Service (the FlinkDeployment); a proxy starts after it."""
+    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    """(certificate, key) presented to Flink under REST mTLS: by the proxy, or by ingress-nginx."""
 
 
 ROLE = "api-proxy"
+INGRESS_CALLER = "ingress"
+"""How ingress-nginx is named among Flink's REST callers (its client identity under REST mTLS)."""
 
 
 class RestMTLSIngress(pulumi.ComponentResource):
@@ -93,6 +97,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
                 lifetime=args.lifetime,
                 rotation=args.rotation,
                 upstream=args.upstream,
+                upstream_identity=args.upstream_identity,
             ),
             opts=child,
         )
@@ -101,7 +106,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
     def _ingress(name: str, args: RestMTLSIngressArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         metadata = {"namespace": args.namespace, "labels": names.labels(args.deployment_name, "rest-mtls")}
         client_ca = _ca_secret(f"{name}-client-ca", args.client_ca_pem, metadata, child)
-        upstream_ca = _ca_secret(f"{name}-upstream-ca", args.flink_rest_ca_pem, metadata, child)
+        upstream_ca = _upstream_secret(f"{name}-upstream-ca", args, metadata, child)
         tls_secret = server_tls_secret(
             f"{name}-tls",
             key_spec=args.key,
@@ -155,5 +160,24 @@ def _ca_secret(
         metadata=metadata,
         type="Opaque",
         data=pulumi.Output.from_input(ca_pem).apply(lambda pem: {"ca.crt": tls_material.b64(pem)}),
+        opts=opts,
+    )
+
+
+def _upstream_secret(
+    name: str, args: RestMTLSIngressArgs, metadata: dict, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Secret:
+    """ingress-nginx's `proxy-ssl-secret`: Flink's CA (`ca.crt`), and under REST mTLS the client
+    certificate the controller presents to Flink (`tls.crt`, `tls.key`)."""
+    if args.upstream_identity is None:
+        return _ca_secret(name, args.flink_rest_ca_pem, metadata, opts)
+    cert_pem, key_pem = args.upstream_identity
+    return k8s.core.v1.Secret(
+        name,
+        metadata=metadata,
+        type="Opaque",
+        data=pulumi.Output.all(cert_pem, args.flink_rest_ca_pem, key_pem).apply(
+            lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+        ),
         opts=opts,
     )

@@ -48,6 +48,8 @@ class SecureFlinkUIArgs:
     rotation: str
     upstream: Sequence[pulumi.Resource] = ()
     """What serves the REST Service (the FlinkDeployment); the proxy starts after it."""
+    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    """(certificate, key) the proxy presents to Flink under REST mTLS."""
 
 
 class SecureFlinkUI(pulumi.ComponentResource):
@@ -89,6 +91,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 lifetime=args.lifetime,
                 rotation=args.rotation,
                 upstream=args.upstream,
+                upstream_identity=args.upstream_identity,
             ),
             opts=child,
         )

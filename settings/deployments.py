@@ -4,6 +4,7 @@ import re
 from collections.abc import Mapping
 
 from components.render import flink_conf, names
+from components.render.flink_conf import RestAuthentication
 from components.render.flink_deployment import (
     CRD_FLINK_VERSIONS,
     SUPPORTED_FLINK_VERSIONS,
@@ -33,6 +34,7 @@ DEPLOYMENT_FIELDS = frozenset(
         "job",
         "flinkConfiguration",
         "secretMounts",
+        "restAuthentication",
     }
 )
 
@@ -105,6 +107,12 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
     job = _job(reader, f"{key}.job", item.get("job"))
     configuration = _flink_configuration(reader, f"{key}.flinkConfiguration", item.get("flinkConfiguration", {}))
     mounts = _secret_mounts(reader, f"{key}.secretMounts", item.get("secretMounts", {}))
+    rest_authentication = reader.enum(
+        f"{key}.restAuthentication",
+        item.get("restAuthentication", "tls"),
+        RestAuthentication,
+        set_hint(f"{key}.restAuthentication", "mtls"),
+    )
     if len(reader.problems) > before:
         return None
     return DeploymentSettings(
@@ -118,6 +126,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         job=job,
         flink_configuration=configuration,
         secret_mounts=mounts,
+        rest_authentication=rest_authentication,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from components.render.exposure import Termination
+from components.render.flink_conf import RestAuthentication
 from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
 from components.render.htpasswd import HashScheme
 from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
@@ -59,6 +60,8 @@ class DeploymentSettings:
     job: JobSpec | None
     flink_configuration: Mapping[str, str] = field(default_factory=dict)
     secret_mounts: Mapping[str, str] = field(default_factory=dict)
+    rest_authentication: RestAuthentication = RestAuthentication.TLS
+    """`mtls`: Flink's REST API itself requires client certificates (an allow-list of exact ones)."""
     """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
 
 

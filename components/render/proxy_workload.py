@@ -21,6 +21,8 @@ class ProxyWorkload:
     tls_secret: str
     htpasswd_secret: str | None
     """None in client-certificate mode: nothing secret to mount besides the TLS key."""
+    upstream_identity_secret: str | None = None
+    """The certificate the proxy presents to Flink when Flink's REST API requires one (REST mTLS)."""
     assign_uid: bool
     """True on Kubernetes (a fixed high UID); False on OpenShift, whose restricted SCC assigns one."""
     replicas: int = 1
@@ -83,6 +85,11 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
                 if workload.htpasswd_secret
                 else []
             ),
+            *(
+                [{"name": "upstream", "mountPath": names.PROXY_UPSTREAM_MOUNT, "readOnly": True}]
+                if workload.upstream_identity_secret
+                else []
+            ),
             {"name": "tmp", "mountPath": names.PROXY_TEMP_DIR},
         ],
     }
@@ -114,6 +121,11 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
                     *(
                         [{"name": "auth", "secret": {"secretName": workload.htpasswd_secret}}]
                         if workload.htpasswd_secret
+                        else []
+                    ),
+                    *(
+                        [{"name": "upstream", "secret": {"secretName": workload.upstream_identity_secret}}]
+                        if workload.upstream_identity_secret
                         else []
                     ),
                     {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
