@@ -1,0 +1,122 @@
+"""Flink-native REST mTLS (`restAuthentication: mtls`): the settings it writes and the identities it hands out."""
+
+import base64
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.conftest import StackRunner
+
+FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
+SECRET = "kubernetes:core/v1:Secret"
+CLIENTS = [{"name": "ci-bot"}]
+DOMAIN = "flink.example.com"
+
+
+def with_mtls(values: dict, deployment: str = "adhoc") -> list[dict]:
+    deployments = values["deployments"]
+    for item in deployments:
+        if item["name"] == deployment:
+            item["restAuthentication"] = "mtls"
+    return deployments
+
+
+@pytest.fixture(scope="module", params=["dev", "ocp"])
+def mtls(request):
+    runner = StackRunner(request.param)
+    return request.param, runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, uiDomain=DOMAIN)
+
+
+def one(result, name: str, type_: str):
+    (match,) = [r for r in result.resources if r.name == name and r.type == type_]
+    return match
+
+
+def flink_conf(result, deployment: str) -> dict[str, str]:
+    return one(result, deployment, FLINK_DEPLOYMENT).inputs["spec"]["flinkConfiguration"]
+
+
+def rest_truststore(result, deployment: str) -> list[x509.Certificate]:
+    conf = flink_conf(result, deployment)
+    data = one(result, f"{deployment}-tls-rest", SECRET).inputs["data"]["truststore.p12"]
+    store = pkcs12.load_pkcs12(base64.b64decode(data), conf["security.ssl.rest.truststore-password"].encode())
+    return [c.certificate for c in store.additional_certs]
+
+
+def pem_cert(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+def test_only_the_mtls_deployment_requires_client_certificates(mtls):
+    _, result = mtls
+    assert flink_conf(result, "adhoc")["security.ssl.rest.authentication-enabled"] == "true"
+    assert "security.ssl.rest.authentication-enabled" not in flink_conf(result, "etl")
+
+
+def test_the_rest_truststore_lists_exactly_the_allowed_certificates(mtls):
+    stack, result = mtls
+    trusted = rest_truststore(result, "adhoc")
+    common_names = sorted(c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value for c in trusted)
+    caller = "adhoc-api-proxy" if stack == "ocp" else "adhoc-ingress"
+    issued = pem_cert(result.outputs["restClients"]["ci-bot"]["certificate"])
+    issued_name = issued.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert common_names == sorted(["adhoc-rest", "adhoc-ui-proxy", caller, "flink-kubernetes-operator", issued_name])
+    ca = pem_cert(result.outputs["caCertificate"])
+    assert ca not in trusted, "a CA would admit every certificate it signs"
+    assert rest_truststore(result, "etl") == [ca], "the TLS-only deployment keeps the CA truststore"
+
+
+def test_the_rest_certificate_is_also_a_client_certificate_under_mtls(mtls):
+    _, result = mtls
+    conf = flink_conf(result, "adhoc")
+    data = one(result, "adhoc-tls-rest", SECRET).inputs["data"]["keystore.p12"]
+    store = pkcs12.load_pkcs12(base64.b64decode(data), conf["security.ssl.rest.keystore-password"].encode())
+    usage = store.cert.certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(usage) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
+def test_the_ui_proxy_presents_its_identity_to_flink(mtls):
+    _, result = mtls
+    conf = one(result, "adhoc-ui-proxy-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
+    assert "proxy_ssl_certificate /etc/nginx/secure-flink/upstream/tls.crt;" in conf
+    pod = one(result, "adhoc-ui-proxy-deployment", "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]
+    mounts = [m["mountPath"] for m in pod["spec"]["containers"][0]["volumeMounts"]]
+    assert "/etc/nginx/secure-flink/upstream" in mounts
+    etl_conf = one(result, "etl-ui-proxy-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
+    assert "proxy_ssl_certificate" not in etl_conf
+
+
+def test_the_operator_gets_a_keystore_with_its_client_certificate(mtls):
+    _, result = mtls
+    truststore = one(result, "operator-trust-truststore", SECRET)
+    password = one(result, "operator-trust-password", "random:index/randomPassword:RandomPassword")
+    store = pkcs12.load_pkcs12(
+        base64.b64decode(truststore.inputs["data"]["keystore.jks"]), password.outputs["result"].encode()
+    )
+    assert store.cert.certificate in rest_truststore(result, "adhoc")
+
+
+def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
+    runner = StackRunner("dev")
+    result = runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, uiDomain=DOMAIN)
+    annotations = one(result, "adhoc-api-ingress", "kubernetes:networking.k8s.io/v1:Ingress").inputs["metadata"][
+        "annotations"
+    ]
+    secret_name = annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"].split("/")[1]
+    (secret,) = [r for r in result.by_type(SECRET) if r.outputs["metadata"]["name"] == secret_name]
+    assert {"tls.crt", "tls.key", "ca.crt"} <= set(secret.inputs["data"])
+    leaf = x509.load_pem_x509_certificate(base64.b64decode(secret.inputs["data"]["tls.crt"]))
+    assert leaf in rest_truststore(result, "adhoc")
+
+
+def test_removing_a_client_takes_it_out_of_the_truststore():
+    runner = StackRunner("ocp")
+    deployments = with_mtls(runner.values)
+    first = runner.up(deployments=deployments, restClients=[*CLIENTS, {"name": "alice"}], uiDomain=DOMAIN)
+    alice = pem_cert(first.outputs["restClients"]["alice"]["certificate"])
+    assert alice in rest_truststore(first, "adhoc")
+    second = runner.up(deployments=deployments, restClients=CLIENTS, uiDomain=DOMAIN)
+    assert alice not in rest_truststore(second, "adhoc")
+    assert second.operations[one(second, "adhoc-tls-rest", SECRET).urn] == "replace"
