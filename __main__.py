@@ -87,10 +87,7 @@ for deployment in settings.deployments:
             rotation=tls_settings.rotation,
             rest_authentication=deployment.rest_authentication,
             rest_client_identities=rest_callers,
-            rest_allowed_certificates=[
-                operator_trust.client_certificate_pem,
-                *(rest_clients.certificates.values() if rest_clients is not None else []),
-            ],
+            rest_allowed_certificates=list(rest_clients.certificates.values()) if rest_clients is not None else [],
         ),
     )
     identities = flink_tls.rest_client_identities

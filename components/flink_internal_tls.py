@@ -39,7 +39,7 @@ class FlinkInternalTLSArgs:
     rest_client_identities: Sequence[str] = ()
     """Callers of the REST API that need a client certificate under REST mTLS (e.g. `ui-proxy`)."""
     rest_allowed_certificates: Sequence[pulumi.Input[str]] = ()
-    """Further certificates (PEM) REST mTLS admits: the operator's, the issued REST clients'."""
+    """Certificates (PEM) from outside the stack CA that REST mTLS admits one by one: the issued REST clients'."""
 
 
 class FlinkInternalTLS(pulumi.ComponentResource):
@@ -160,10 +160,10 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         self, name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
         """The REST endpoint's server identity, signed by the stack CA for every name of its Service.
-        Under REST mTLS, pods present it as their client certificate too, and the truststore lists
-        exactly the certificates allowed in."""
+        Under REST mTLS, pods present it as their client certificate too, and the truststore admits the
+        stack CA's certificates plus exactly the allowed ones."""
         mtls = args.rest_authentication is RestAuthentication.MTLS
-        allowed = [cert for cert, _ in self.rest_client_identities.values()] + list(args.rest_allowed_certificates)
+        allowed = list(args.rest_allowed_certificates)
         key, cert = server_certificate(
             f"{name}-rest",
             key_spec=args.key,

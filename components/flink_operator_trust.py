@@ -39,7 +39,7 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
 
     truststore_secret: k8s.core.v1.Secret
     client_certificate_pem: pulumi.Output[str]
-    """What deployments with REST mTLS must trust to let the operator in."""
+    """The operator's client certificate (signed by the stack CA, which REST mTLS deployments trust)."""
 
     def __init__(self, name: str, args: FlinkOperatorTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)

@@ -36,13 +36,14 @@ def rest_tls_files(
 ) -> dict[str, str]:
     """REST TLS files (Secret `data`): server keystore with its chain, truststore, the CA in PEM.
 
-    Without `allowed_client_pems` the truststore holds the CA, for REST clients in the pods. With them
-    (REST mTLS) it holds exactly the REST certificate itself (what in-pod clients present and verify)
-    and the allowed clients' certificates: Java trusts a certificate it holds, so a removed client's
-    certificate, though still signed and valid, no longer gets in.
+    The truststore holds the stack CA: REST clients in the pods verify the server with it, and under
+    REST mTLS it admits the stack's own callers (operator, proxies, the pods' CLI), all CA-signed. It
+    must be a CA, not their leaves: Java's key manager presents a client certificate only when its
+    issuer is among the CAs the server advertises. `allowed_client_pems` (issued REST clients, from
+    their own CA) are trusted one by one, so a removed client's certificate no longer gets in.
     """
-    trusted = [cert_pem, *allowed_client_pems] if allowed_client_pems else [ca_pem]
-    aliases = [alias, *(f"client-{i}" for i in range(len(allowed_client_pems)))] if allowed_client_pems else ["ca"]
+    trusted = [ca_pem, *allowed_client_pems]
+    aliases = ["ca", *(f"client-{i}" for i in range(len(allowed_client_pems)))]
     return {
         names.KEYSTORE_FILE: b64(
             java_keystore(

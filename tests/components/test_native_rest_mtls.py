@@ -5,7 +5,7 @@ import base64
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tests.conftest import StackRunner
 
@@ -55,17 +55,14 @@ def test_only_the_mtls_deployment_requires_client_certificates(mtls):
     assert "security.ssl.rest.authentication-enabled" not in flink_conf(result, "etl")
 
 
-def test_the_rest_truststore_lists_exactly_the_allowed_certificates(mtls):
-    stack, result = mtls
-    trusted = rest_truststore(result, "adhoc")
-    common_names = sorted(c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value for c in trusted)
-    caller = "adhoc-api-proxy" if stack == "ocp" else "adhoc-ingress"
-    issued = pem_cert(result.outputs["restClients"]["ci-bot"]["certificate"])
-    issued_name = issued.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-    assert common_names == sorted(["adhoc-rest", "adhoc-ui-proxy", caller, "flink-kubernetes-operator", issued_name])
+def test_the_rest_truststore_holds_the_stack_ca_and_exactly_the_issued_clients(mtls):
+    _, result = mtls
     ca = pem_cert(result.outputs["caCertificate"])
-    assert ca not in trusted, "a CA would admit every certificate it signs"
-    assert rest_truststore(result, "etl") == [ca], "the TLS-only deployment keeps the CA truststore"
+    issued = pem_cert(result.outputs["restClients"]["ci-bot"]["certificate"])
+    assert rest_truststore(result, "adhoc") == [ca, issued]
+    client_ca = pem_cert(result.outputs["restClientCaCertificate"])
+    assert client_ca not in rest_truststore(result, "adhoc"), "the client CA would admit removed clients too"
+    assert rest_truststore(result, "etl") == [ca], "the TLS-only deployment trusts the CA alone"
 
 
 def test_the_rest_certificate_is_also_a_client_certificate_under_mtls(mtls):
@@ -95,7 +92,10 @@ def test_the_operator_gets_a_keystore_with_its_client_certificate(mtls):
     store = pkcs12.load_pkcs12(
         base64.b64decode(truststore.inputs["data"]["keystore.jks"]), password.outputs["result"].encode()
     )
-    assert store.cert.certificate in rest_truststore(result, "adhoc")
+    operator = store.cert.certificate
+    operator.verify_directly_issued_by(pem_cert(result.outputs["caCertificate"]))
+    usage = operator.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
 
 
 def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
@@ -108,7 +108,7 @@ def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
     (secret,) = [r for r in result.by_type(SECRET) if r.outputs["metadata"]["name"] == secret_name]
     assert {"tls.crt", "tls.key", "ca.crt"} <= set(secret.inputs["data"])
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret.inputs["data"]["tls.crt"]))
-    assert leaf in rest_truststore(result, "adhoc")
+    leaf.verify_directly_issued_by(rest_truststore(result, "adhoc")[0])
 
 
 def test_removing_a_client_takes_it_out_of_the_truststore():

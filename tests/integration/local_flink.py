@@ -117,6 +117,8 @@ class LocalFlinkCluster:
     configuration: dict[str, str]
     home: Path = field(default_factory=flink_home)
     processes: list[FlinkProcess] = field(default_factory=list)
+    client_identity: tuple[Path, Path] | None = None
+    """Certificate and key presented when polling REST (when Flink requires client certificates)."""
 
     @property
     def rest_port(self) -> int:
@@ -189,7 +191,7 @@ class LocalFlinkCluster:
             process.stop()
 
     def overview(self, ca_file: Path, server_name: str) -> dict[str, Any]:
-        return json.loads(rest_get(self.rest_port, "/overview", ca_file, server_name))
+        return json.loads(rest_get(self.rest_port, "/overview", ca_file, server_name, identity=self.client_identity))
 
     def wait_for_taskmanagers(
         self, count: int, ca_file: Path, server_name: str, timeout: float = STARTUP_SECONDS
@@ -213,9 +215,17 @@ def tls_context(ca_file: Path, *, cert: Path | None = None, key: Path | None = N
     return context
 
 
-def rest_get(port: int, path: str, ca_file: Path, server_name: str, timeout: float = 5) -> str:
-    """GET over HTTPS to 127.0.0.1, verifying the certificate against `ca_file` for `server_name`."""
-    context = tls_context(ca_file)
+def rest_get(
+    port: int,
+    path: str,
+    ca_file: Path,
+    server_name: str,
+    timeout: float = 5,
+    identity: tuple[Path, Path] | None = None,
+) -> str:
+    """GET over HTTPS to 127.0.0.1, verifying the certificate against `ca_file` for `server_name`,
+    presenting `identity` (certificate, key) when given."""
+    context = tls_context(ca_file, cert=identity[0] if identity else None, key=identity[1] if identity else None)
     with (
         socket.create_connection((LOOPBACK, port), timeout=timeout) as raw,
         context.wrap_socket(raw, server_hostname=server_name) as tls,
