@@ -18,6 +18,7 @@ from tests.conftest import StackRunner, require_tool
 from tests.integration.local_flink import LocalFlinkCluster, flink_home, rest_get, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.tls_probe import handshake
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
@@ -191,3 +192,22 @@ def test_the_rest_proxy_carries_a_client_certificate_on_both_hops(flink, renders
         with server:
             host = names.rest_api_host(DEPLOYMENT, DOMAIN)
             assert proxied_status(port, ca_file, host, "/overview", identity=identity) == 200
+
+
+def test_under_rest_mtls_flink_enforces_the_configured_protocol_and_suites_on_rest(flink, renders):
+    # The counterpart of FLINK-39969 (see test_real_flink.py): with client authentication on, the REST
+    # server applies security.ssl.protocol and security.ssl.algorithms like the internal endpoints do.
+    cluster, _, workdir = flink
+    openssl = require_tool("openssl", "probes what the REST endpoint negotiates")
+    cert, key = pem_files(renders[1].outputs["restClients"]["ci-bot"], workdir, "ci-bot-probe")
+    conf = cluster.configuration
+    assert conf["security.ssl.protocol"] == "TLSv1.3"
+
+    def accepted(version: str, cipher: str | None = None) -> bool:
+        return handshake(openssl, cluster.rest_port, version=version, cipher=cipher, cert=cert, key=key).accepted
+
+    for suite in conf["security.ssl.algorithms"].split(","):
+        assert accepted("tls1_3", suite), suite
+    assert not accepted("tls1_3", "TLS_CHACHA20_POLY1305_SHA256")
+    for cipher in ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA", "AES128-GCM-SHA256"):
+        assert not accepted("tls1_2", cipher), cipher

@@ -116,6 +116,7 @@ BAD_DEPLOYMENTS = [
         "deployments[0].secretMounts.kafka",
     ),
     ("unknown deployment field", {"replicas": 3}, "deployments[0].replicas"),
+    ("rest authentication", {"restAuthentication": "basic"}, "deployments[0].restAuthentication"),
 ]
 
 
