@@ -117,16 +117,34 @@ VARIANTS = [
     ("dev", {"uiEnabled": False}),
     ("dev", {"keyAlgorithm": "ECDSA", "tlsProtocol": "TLSv1.2"}),
     ("dev", {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com"}),
+    ("ocp", {"restClients": [{"name": "ci-bot"}]}),
+    ("ocp", {"restClients": [{"name": "ci-bot"}], "deployments": "mtls"}),
+    ("dev", {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com", "deployments": "mtls"}),
 ]
 
 
 @pytest.mark.parametrize(
     "stack, overrides",
     VARIANTS,
-    ids=["ingress-with-host", "reencrypt-route", "no-ui", "ecdsa-tls12", "rest-mtls-ingress"],
+    ids=[
+        "ingress-with-host",
+        "reencrypt-route",
+        "no-ui",
+        "ecdsa-tls12",
+        "rest-mtls-ingress",
+        "rest-mtls-proxy",
+        "native-mtls-openshift",
+        "native-mtls-kubernetes",
+    ],
 )
 def test_every_exposure_variant_renders_valid_objects(stack, overrides):
-    result = StackRunner(stack).up(**overrides)
+    runner = StackRunner(stack)
+    if overrides.get("deployments") == "mtls":
+        overrides = {
+            **overrides,
+            "deployments": [{**d, "restAuthentication": "mtls"} for d in runner.values["deployments"]],
+        }
+    result = runner.up(**overrides)
     docs = [render.manifest(r) for r in render.kubernetes_objects(result)]
     errors = {f"{d['kind']}/{d['metadata']['name']}": validation_errors(d) for d in docs}
     assert {name: e for name, e in errors.items() if e} == {}
