@@ -67,14 +67,17 @@ if settings.rest_clients:
     )
 
 exposure = Exposure.ROUTE if openshift else Exposure.INGRESS
+# Who calls Flink for the REST API's clients: the stack's own proxy on OpenShift, ingress-nginx on Kubernetes.
+rest_api_caller = API_PROXY if openshift else INGRESS_CALLER
 ui_urls: dict[str, pulumi.Output[str]] = {}
 rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
 for deployment in settings.deployments:
-    # Under REST mTLS every caller of Flink's REST API needs a certificate Flink's truststore lists.
-    rest_callers = [UI_PROXY] * ui_settings.enabled + [API_PROXY if openshift else INGRESS_CALLER] * (
-        rest_clients is not None
-    )
+    # Under REST mTLS every caller of Flink's REST API presents a certificate the stack issues it.
+    rest_callers = [
+        *([UI_PROXY] if ui_settings.enabled else []),
+        *([rest_api_caller] if rest_clients is not None else []),
+    ]
     flink_tls = FlinkInternalTLS(
         f"{deployment.name}-tls",
         FlinkInternalTLSArgs(
@@ -107,10 +110,8 @@ for deployment in settings.deployments:
             operator_namespace=settings.operator_namespace,
             rest_client_labels=[
                 *([proxy_labels(deployment.name, UI_PROXY)] if ui_settings.enabled else []),
-                # OpenShift: the REST API's own proxy calls Flink.
                 *([proxy_labels(deployment.name, API_PROXY)] if rest_clients is not None and openshift else []),
             ],
-            # Kubernetes: ingress-nginx calls Flink directly.
             rest_client_namespaces=(
                 [settings.ingress_controller_namespace] if rest_clients is not None and not openshift else []
             ),
@@ -137,7 +138,7 @@ for deployment in settings.deployments:
                 lifetime=tls_settings.cert_lifetime,
                 rotation=tls_settings.rotation,
                 upstream=[flink.resource],
-                upstream_identity=identities.get(API_PROXY if openshift else INGRESS_CALLER),
+                upstream_identity=identities.get(rest_api_caller),
             ),
         ).url
     if not ui_settings.enabled:
