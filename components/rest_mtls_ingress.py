@@ -92,7 +92,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
                 ingress_class=args.ingress_class,
                 max_body_size=args.max_body_size,
                 image=args.proxy_image,
-                assign_uid=False,
+                assign_uid=False,  # this path runs on OpenShift only, whose restricted SCC assigns the UID
                 key=args.key,
                 lifetime=args.lifetime,
                 rotation=args.rotation,
