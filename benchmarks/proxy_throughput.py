@@ -20,7 +20,7 @@ from components.render.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.local_flink import LocalFlinkCluster
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.proxy_from_render import local_proxy_conf
 
 DEPLOYMENT = "adhoc"
 OUT = PROJECT_DIR / "build" / "benchmark"
@@ -88,12 +88,7 @@ def proxied(
     header = "Authorization: Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
     with scratch_dir() as root:
         port = free_port()
-        conf = localized_nginx_conf(
-            lay_out_proxy(result, f"{DEPLOYMENT}-ui", root).read_text(),
-            root=root,
-            listen_port=port,
-            upstream_port=rest_port,
-        )
+        conf = local_proxy_conf(result, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=rest_port)
         with LocalNginx(nginx, conf, root, port):
             time.sleep(0.5)
             return wrk(f"https://127.0.0.1:{port}/{DEPLOYMENT}/overview", seconds, connections, header)

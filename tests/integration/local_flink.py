@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from offline.engine import RunResult
+from tests.conftest import require_tool
 
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
 SECRET = "kubernetes:core/v1:Secret"
@@ -36,6 +37,13 @@ STARTUP_SECONDS = 60
 
 def flink_home() -> Path:
     return Path(os.environ.get("FLINK_HOME", Path(__file__).resolve().parents[2] / ".cache/flink-2.2.1/pyflink"))
+
+
+def require_flink(why: str) -> Path:
+    """Java and the Flink distribution, or a skip (a failure under CI=true); returns FLINK_HOME."""
+    require_tool("java", why)
+    require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "the Flink 2.2 distribution from PyPI (make flink)")
+    return flink_home()
 
 
 def free_port() -> int:

@@ -50,3 +50,9 @@ def localized_nginx_conf(conf: str, *, root: Path, listen_port: int, upstream_po
     conf = re.sub(rf"(?<=\s)({prefixes})(?=[/;])", lambda m: f"{root}{m.group(1)}", conf)
     conf = re.sub(rf"listen {names.PROXY_PORT}\b", f"listen 127.0.0.1:{listen_port}", conf)
     return re.sub(r"server [a-z0-9.-]+\.svc\.cluster\.local:\d+", f"server 127.0.0.1:{upstream_port}", conf)
+
+
+def local_proxy_conf(result: RunResult, component: str, root: Path, *, listen_port: int, upstream_port: int) -> str:
+    """`component`'s proxy laid out under `root`, and its nginx.conf pointed at loopback."""
+    conf = lay_out_proxy(result, component, root).read_text()
+    return localized_nginx_conf(conf, root=root, listen_port=listen_port, upstream_port=upstream_port)

@@ -17,9 +17,9 @@ from offline.engine import RunResult
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.local_flink import (
     LocalFlinkCluster,
-    flink_home,
     lay_out_mounts,
     plain_http,
+    require_flink,
     rest_get,
     write_pem_identity,
 )
@@ -35,10 +35,8 @@ ROGUE_WAIT_SECONDS = 20
 @pytest.fixture(scope="module")
 def tools() -> dict[str, str]:
     why = "the real-Flink proof runs Flink's JVMs and probes TLS"
-    tools = {name: require_tool(name, why) for name in ("java", "openssl")}
-    if not (flink_home() / "bin" / "jobmanager.sh").exists():
-        require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "Flink 2.2 from PyPI (make flink)")
-    return tools
+    require_flink(why)
+    return {name: require_tool(name, why) for name in ("java", "openssl")}
 
 
 class RunningCluster:

@@ -15,9 +15,9 @@ import pytest
 
 from components.render import names
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, rest_get, write_pem_identity
+from tests.integration.local_flink import LocalFlinkCluster, require_flink, rest_get, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.proxy_from_render import local_proxy_conf
 from tests.integration.tls_probe import handshake
 
 pytestmark = pytest.mark.real
@@ -53,9 +53,7 @@ def pem_files(bundle: dict, directory: Path, stem: str) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def flink(renders, tmp_path_factory):
     _, current = renders
-    require_tool("java", "REST mTLS is proven on a real Flink JobManager")
-    if not (flink_home() / "bin" / "jobmanager.sh").exists():
-        require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "Flink 2.2 from PyPI (make flink)")
+    require_flink("REST mTLS is proven on a real Flink JobManager")
     workdir = tmp_path_factory.mktemp("native-mtls")
     ca_file = workdir / "ca.crt"
     ca_file.write_text(current.outputs["caCertificate"])
@@ -133,15 +131,10 @@ def test_flinks_own_cli_uses_the_rest_keystore(flink):
 
 
 def start_proxy(rendered, component: str, upstream_port: int, root: Path, *, drop_identity: bool = False):
-    conf = localized_nginx_conf(
-        lay_out_proxy(rendered, component, root).read_text(),
-        root=root,
-        listen_port=free_port(),
-        upstream_port=upstream_port,
-    )
+    port = free_port()
+    conf = local_proxy_conf(rendered, component, root, listen_port=port, upstream_port=upstream_port)
     if drop_identity:
         conf = re.sub(r"\s*proxy_ssl_certificate(_key)? [^;]+;", "", conf)
-    port = int(re.search(r"listen 127\.0\.0\.1:(\d+)", conf).group(1))
     return LocalNginx(require_tool("nginx", NGINX_WHY), conf, root, port), port
 
 

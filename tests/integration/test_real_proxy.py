@@ -18,9 +18,9 @@ import pytest
 from components.render import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.https_upstream import https_upstream
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, unchunk, write_pem_identity
+from tests.integration.local_flink import LocalFlinkCluster, require_flink, unchunk, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.proxy_from_render import local_proxy_conf
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
@@ -85,9 +85,7 @@ def rendered():
 
 @pytest.fixture(scope="module")
 def flink(rendered, tmp_path_factory):
-    require_tool("java", "the proxy is proven in front of a real Flink REST endpoint")
-    if not (flink_home() / "bin" / "jobmanager.sh").exists():
-        require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "Flink 2.2 from PyPI (make flink)")
+    require_flink("the proxy is proven in front of a real Flink REST endpoint")
     workdir = tmp_path_factory.mktemp("flink-ui")
     ca_file = workdir / "ca.crt"
     ca_file.write_text(rendered.outputs["caCertificate"])
@@ -107,12 +105,7 @@ def proxy(rendered, flink):
         ca_file = root / "ca.crt"
         ca_file.write_text(rendered.outputs["caCertificate"])
         port = free_port()
-        conf = localized_nginx_conf(
-            lay_out_proxy(rendered, f"{DEPLOYMENT}-ui", root).read_text(),
-            root=root,
-            listen_port=port,
-            upstream_port=flink.rest_port,
-        )
+        conf = local_proxy_conf(rendered, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=flink.rest_port)
         with LocalNginx(nginx, conf, root, port) as server:
             password = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
             yield Proxy(port, ca_file, "admin", password)
@@ -186,12 +179,7 @@ def test_an_upstream_with_a_certificate_from_another_ca_gets_502(rendered, tmp_p
     chain, key = _rest_identity(other, rest_password, tmp_path)
     with https_upstream(chain, key) as rogue, scratch_dir() as root:
         port = free_port()
-        conf = localized_nginx_conf(
-            lay_out_proxy(rendered, f"{DEPLOYMENT}-ui", root).read_text(),
-            root=root,
-            listen_port=port,
-            upstream_port=rogue.port,
-        )
+        conf = local_proxy_conf(rendered, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=rogue.port)
         ca_file = root / "ca.crt"
         ca_file.write_text(rendered.outputs["caCertificate"])
         with LocalNginx(require_tool("nginx", NGINX_WHY), conf, root, port) as server:

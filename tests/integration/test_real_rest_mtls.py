@@ -21,9 +21,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from components.render import names
 from components.render.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, unchunk
+from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink, unchunk
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import lay_out_proxy, localized_nginx_conf
+from tests.integration.proxy_from_render import local_proxy_conf
 from tests.integration.writer_job import writer_job_jar
 
 pytestmark = pytest.mark.real
@@ -43,10 +43,8 @@ def renders():
 @pytest.fixture(scope="module")
 def gateway(renders, tmp_path_factory):
     _, current = renders
-    require_tool("java", "the REST API is proven on a real Flink JobManager")
+    require_flink("the REST API is proven on a real Flink JobManager")
     nginx = require_tool("nginx", "the client-certificate proxy is proven on real nginx")
-    if not (flink_home() / "bin" / "jobmanager.sh").exists():
-        require_tool(str(flink_home() / "bin" / "jobmanager.sh"), "Flink 2.2 from PyPI (make flink)")
     workdir = tmp_path_factory.mktemp("rest-mtls")
     ca_file = workdir / "ca.crt"
     ca_file.write_text(current.outputs["caCertificate"])
@@ -59,11 +57,8 @@ def gateway(renders, tmp_path_factory):
         cluster.wait_for_taskmanagers(1, ca_file, rest_name)
         with scratch_dir() as root:
             port = free_port()
-            conf = localized_nginx_conf(
-                lay_out_proxy(current, f"{DEPLOYMENT}-api", root).read_text(),
-                root=root,
-                listen_port=port,
-                upstream_port=cluster.rest_port,
+            conf = local_proxy_conf(
+                current, f"{DEPLOYMENT}-api", root, listen_port=port, upstream_port=cluster.rest_port
             )
             with LocalNginx(nginx, conf, root, port):
                 yield port, ca_file, workdir
