@@ -42,7 +42,7 @@ ca = CertificateAuthority(
         rotation=tls_settings.rotation,
     ),
 )
-operator_trust = FlinkOperatorTrust(
+FlinkOperatorTrust(
     "operator-trust",
     FlinkOperatorTrustArgs(
         operator_namespace=settings.operator_namespace,

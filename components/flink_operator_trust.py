@@ -38,8 +38,6 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
     """
 
     truststore_secret: k8s.core.v1.Secret
-    client_certificate_pem: pulumi.Output[str]
-    """The operator's client certificate (signed by the stack CA, which REST mTLS deployments trust)."""
 
     def __init__(self, name: str, args: FlinkOperatorTrustArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -78,5 +76,4 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             string_data={"password": password.result},
             opts=child,
         )
-        self.client_certificate_pem = client_cert.cert_pem
         self.register_outputs({"truststore_secret": self.truststore_secret.metadata.name})
