@@ -199,7 +199,6 @@ class Engine:
         old = self.state.get(registration.urn)
         if not registration.custom:
             operation = "same" if old else "create"
-            registration.id = ""
         elif old is None:
             operation = "create"
         elif old.inputs == registration.inputs and old.replacement_trigger == registration.replacement_trigger:
