@@ -9,6 +9,8 @@ from components import (
     FlinkInternalTLSArgs,
     FlinkOperatorTrust,
     FlinkOperatorTrustArgs,
+    NetworkBaseline,
+    NetworkBaselineArgs,
     ProxyUser,
     RestClientCertificates,
     RestClientCertificatesArgs,
@@ -21,6 +23,7 @@ from components import (
 )
 from components.render import names
 from components.render.exposure import Exposure
+from components.render.network_policy import KUBERNETES_DNS, OPENSHIFT_DNS, proxy_callers
 from components.render.proxy_workload import proxy_labels
 from components.render.rest_access import curl_commands
 from components.rest_mtls_ingress import INGRESS_CALLER
@@ -33,6 +36,10 @@ tls_settings = settings.tls
 ui_settings = settings.ui
 openshift = settings.platform is Platform.OPENSHIFT
 
+NetworkBaseline(
+    "network-baseline",
+    NetworkBaselineArgs(namespace=settings.namespace, dns=OPENSHIFT_DNS if openshift else KUBERNETES_DNS),
+)
 ca = CertificateAuthority(
     "stack-ca",
     CertificateAuthorityArgs(
@@ -69,6 +76,7 @@ if settings.rest_clients:
 exposure = Exposure.ROUTE if openshift else Exposure.INGRESS
 # Who calls Flink for the REST API's clients: the stack's own proxy on OpenShift, ingress-nginx on Kubernetes.
 rest_api_caller = API_PROXY if openshift else INGRESS_CALLER
+callers = proxy_callers(exposure, settings.ingress_controller_namespace)
 ui_urls: dict[str, pulumi.Output[str]] = {}
 rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
@@ -115,6 +123,10 @@ for deployment in settings.deployments:
             rest_client_namespaces=(
                 [settings.ingress_controller_namespace] if rest_clients is not None and not openshift else []
             ),
+            api_access=deployment.api_access,
+            api_server_cidrs=settings.api_server_cidrs,
+            assign_uid=not openshift,
+            egress=deployment.egress,
             user_configuration=deployment.flink_configuration,
         ),
     )
@@ -137,6 +149,7 @@ for deployment in settings.deployments:
                 key=tls_settings.key,
                 lifetime=tls_settings.cert_lifetime,
                 rotation=tls_settings.rotation,
+                proxy_callers=callers,
                 upstream=[flink.resource],
                 upstream_identity=identities.get(rest_api_caller),
             ),
@@ -162,6 +175,7 @@ for deployment in settings.deployments:
             key=tls_settings.key,
             lifetime=tls_settings.cert_lifetime,
             rotation=tls_settings.rotation,
+            proxy_callers=callers,
             upstream=[flink.resource],
             upstream_identity=identities.get(UI_PROXY),
         ),

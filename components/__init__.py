@@ -6,6 +6,7 @@ from components.certificate_authority import (
 )
 from components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from components.flink_operator_trust import FlinkOperatorTrust, FlinkOperatorTrustArgs
+from components.network_baseline import NetworkBaseline, NetworkBaselineArgs
 from components.rest_client_certificates import RestClientCertificates, RestClientCertificatesArgs
 from components.rest_mtls_ingress import RestMTLSIngress, RestMTLSIngressArgs
 from components.secure_flink_deployment import (
@@ -21,6 +22,8 @@ __all__ = [
     "FlinkInternalTLSArgs",
     "FlinkOperatorTrust",
     "FlinkOperatorTrustArgs",
+    "NetworkBaseline",
+    "NetworkBaselineArgs",
     "SecureFlinkDeployment",
     "SecureFlinkDeploymentArgs",
     "ProxyUser",

@@ -3,7 +3,7 @@
 Shared by SecureFlinkUI (basic auth) and RestMTLSIngress on OpenShift (client certificates).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -12,8 +12,15 @@ import pulumi_kubernetes as k8s
 from components.certificate_authority import CertificateAuthority
 from components.pki import server_tls_secret
 from components.render import exposure, names, tls_material
+from components.render.network_policy import proxy_policy
 from components.render.nginx import ProxyConfig, nginx_conf
-from components.render.proxy_workload import ProxyWorkload, proxy_deployment_spec, proxy_labels, proxy_service_spec
+from components.render.proxy_workload import (
+    ProxyWorkload,
+    proxy_deployment_spec,
+    proxy_labels,
+    proxy_service_spec,
+    scanner_waivers,
+)
 from components.render.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:FlinkRestProxy"
@@ -59,6 +66,8 @@ class FlinkRestProxyArgs:
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
+    callers: Sequence[Mapping[str, object]]
+    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
     upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
     """(certificate, key) PEM the proxy presents to Flink when its REST API requires client certificates."""
     upstream: Sequence[pulumi.Resource] = ()
@@ -68,7 +77,8 @@ class FlinkRestProxyArgs:
 
 class FlinkRestProxy(pulumi.ComponentResource):
     """Creates the proxy's key and CA-signed certificate (TLS Secret), the htpasswd Secret (basic auth),
-    the nginx ConfigMap, a hardened Deployment, a Service on 8443, and a Route or an Ingress.
+    the nginx ConfigMap, a hardened Deployment, a Service on 8443, a Route or an Ingress, and a
+    NetworkPolicy: in from the callers on 8443 only, out to its own JobManager's REST port only.
 
     The ConfigMap and Secrets are auto-named: when the configuration, a password, the allow-list or the
     certificate changes they are replaced under new names, the Deployment follows and its pods roll.
@@ -112,7 +122,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
         )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata,
+            metadata={**metadata, "annotations": scanner_waivers(args.image, args.assign_uid)},
             spec=workload,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.upstream)),
         )
@@ -120,6 +130,16 @@ class FlinkRestProxy(pulumi.ComponentResource):
             f"{name}-service",
             metadata={**metadata, "name": args.service_name},
             spec=proxy_service_spec(args.deployment_name, args.role),
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=metadata,
+            spec=proxy_policy(
+                deployment=args.deployment_name,
+                proxy_labels=proxy_labels(args.deployment_name, args.role),
+                callers=args.callers,
+            ),
             opts=child,
         )
         self.url = self._expose(name, args, tls_secret, metadata, child)

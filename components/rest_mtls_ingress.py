@@ -5,7 +5,7 @@ router cannot verify client certificates per Route, so the stack's own proxy doe
 in client-certificate mode) behind a passthrough Route.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -41,6 +41,8 @@ class RestMTLSIngressArgs:
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
+    proxy_callers: Sequence[Mapping[str, object]]
+    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
     upstream: Sequence[pulumi.Resource] = ()
     """What serves the REST Service (the FlinkDeployment); a proxy starts after it."""
     upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
@@ -85,6 +87,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
                 auth=ClientCertificateAuth(client_ca_pem=args.client_ca_pem, fingerprints=args.client_fingerprints),
                 ca=args.ca,
                 flink_rest_ca_pem=args.flink_rest_ca_pem,
+                callers=args.proxy_callers,
                 exposure=exposure.Exposure.ROUTE,
                 host=args.host,
                 path_prefix="/",

@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 from components.render import flink_deployment, names
 from components.render.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
 from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
-from components.render.network_policy import jobmanager_ingress_policy
+from components.render.network_policy import EgressRule, flink_pods_policy, jobmanager_ingress_policy
+from components.render.rbac import ApiAccess, role_rules
 
 TYPE = "secureflink:index:SecureFlinkDeployment"
 
@@ -34,13 +35,24 @@ class SecureFlinkDeploymentArgs:
     """Pod labels of the other clients allowed on the REST port (the UI proxies)."""
     rest_client_namespaces: Sequence[str] = ()
     """Namespaces whose pods may call the REST port (an ingress controller)."""
+    api_access: ApiAccess
+    """The Kubernetes API calls its pods make: what the ServiceAccount's Role allows."""
+    api_server_cidrs: Sequence[str]
+    """Where the API server listens: the pods' egress when they call it."""
+    assign_uid: bool
+    """Kubernetes: run as the image's `flink` user. OpenShift: leave UID and fsGroup to the restricted SCC."""
+    egress: Sequence[EgressRule] = ()
+    """Where the jobs may connect besides their own pods and DNS."""
     user_configuration: Mapping[str, str] = field(default_factory=dict)
     """The user's own flinkConfiguration; it may override hardening defaults, never a fragment's key."""
 
 
 class SecureFlinkDeployment(pulumi.ComponentResource):
-    """Creates the FlinkDeployment (flink.apache.org/v1beta1) named after the component, and a
-    NetworkPolicy that opens its JobManager's REST port only to the given clients and the operator.
+    """Creates the FlinkDeployment (flink.apache.org/v1beta1) named after the component; the
+    ServiceAccount its pods run as, with a Role for exactly the API calls they make (none in standalone
+    mode without Kubernetes HA, and then no token either); and two NetworkPolicies: its pods reach
+    each other and nothing else, and its JobManager's REST port admits only the given clients and the
+    operator. Its pods run in the restricted Pod Security profile through the pod template.
 
     Pulumi waits until the operator reports the JobManager READY (`pulumi.com/waitFor`). The
     spec holds keystore passwords (Flink reads them only from its configuration), so it is
@@ -51,38 +63,73 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureFlinkDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        metadata = {"namespace": args.namespace, "labels": names.labels(name, "flink")}
+        account = self._service_account(name, args, metadata, child)
         spec = pulumi.Output.all(
-            pulumi.Output.all(*args.configuration_fragments), pulumi.Output.all(*args.secret_mounts)
-        ).apply(lambda v: self._spec(args, v[0], v[1]))
+            pulumi.Output.all(*args.configuration_fragments), pulumi.Output.all(*args.secret_mounts), account
+        ).apply(lambda v: self._spec(args, v[0], v[1], v[2]))
         self.resource = k8s.apiextensions.CustomResource(
             name,
             api_version=flink_deployment.API_VERSION,
             kind=flink_deployment.KIND,
-            metadata={
-                "name": name,
-                "namespace": args.namespace,
-                "labels": names.labels(name, "flink"),
-                "annotations": flink_deployment.wait_annotations(),
-            },
+            metadata={**metadata, "name": name, "annotations": flink_deployment.wait_annotations()},
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["status"]),
         )
         k8s.networking.v1.NetworkPolicy(
+            f"{name}-pods",
+            metadata=metadata,
+            spec=flink_pods_policy(
+                deployment=name,
+                api_server_cidrs=args.api_server_cidrs if args.api_access.needed else (),
+                egress=args.egress,
+            ),
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
             f"{name}-jobmanager",
-            metadata={"namespace": args.namespace, "labels": names.labels(name, "flink")},
+            metadata=metadata,
             spec=jobmanager_ingress_policy(
                 deployment=name,
                 operator_namespace=args.operator_namespace,
                 rest_client_labels=args.rest_client_labels,
                 rest_client_namespaces=args.rest_client_namespaces,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
         self.register_outputs({"name": self.resource.metadata["name"]})
 
     @staticmethod
+    def _service_account(
+        name: str, args: SecureFlinkDeploymentArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """The ServiceAccount's name, known once it exists (and, with a Role, once it is bound)."""
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata={**metadata, "name": args.service_account},
+            automount_service_account_token=args.api_access.needed,
+            opts=child,
+        )
+        rules = role_rules(name, args.api_access)
+        if not rules:
+            return account.metadata.name
+        role = k8s.rbac.v1.Role(f"{name}-role", metadata=metadata, rules=rules, opts=child)
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding",
+            metadata=metadata,
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": args.namespace}],
+            opts=child,
+        )
+        return pulumi.Output.all(account.metadata.name, binding.metadata.name).apply(lambda v: v[0])
+
+    @staticmethod
     def _spec(
-        args: SecureFlinkDeploymentArgs, fragments: list[Mapping[str, str]], mounts: list[Mapping[str, str]]
+        args: SecureFlinkDeploymentArgs,
+        fragments: list[Mapping[str, str]],
+        mounts: list[Mapping[str, str]],
+        service_account: str,
     ) -> dict[str, object]:
         all_mounts = {secret: path for mount in mounts for secret, path in mount.items()}
         own = {**flink_deployment.hardening_defaults(args.job), **args.user_configuration}
@@ -93,9 +140,12 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
             image=args.image,
             flink_version=args.flink_version,
             mode=args.mode,
-            service_account=args.service_account,
+            service_account=service_account,
             job_manager=args.job_manager,
             task_manager=args.task_manager,
             job=args.job,
             flink_configuration=configuration,
+            pod_template=flink_deployment.pod_template(
+                assign_uid=args.assign_uid, mount_api_token=args.api_access.needed
+            ),
         )

@@ -1,6 +1,6 @@
 """SecureFlinkUI: a hardened nginx proxy with basic auth and TLS in front of a Flink Web UI and REST API."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -46,6 +46,8 @@ class SecureFlinkUIArgs:
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
+    proxy_callers: Sequence[Mapping[str, object]]
+    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
     upstream: Sequence[pulumi.Resource] = ()
     """What serves the REST Service (the FlinkDeployment); the proxy starts after it."""
     upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
@@ -79,6 +81,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 auth=BasicAuth(htpasswd=self._htpasswd(name, args, passwords, child)),
                 ca=args.ca,
                 flink_rest_ca_pem=args.flink_rest_ca_pem,
+                callers=args.proxy_callers,
                 exposure=args.exposure,
                 host=args.host,
                 path_prefix=names.ui_path_prefix(args.deployment_name, args.host),

@@ -27,6 +27,7 @@ from settings.model import (
     UiSettings,
     UiUser,
 )
+from settings.network import API_SERVER_HINT, read_api_server_cidrs
 from settings.reader import Reader, read_namespace
 from settings.tls import read_tls
 from settings.ui import SECRET_USERS_MARK, read_ui
@@ -121,11 +122,24 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
             "per host (<deployment>-api.<uiDomain>)",
             "pulumi config set uiDomain flink.example.com",
         )
-    if None in (platform, namespace, operator_namespace, tls, deployments, ui, rest_clients, controller_namespace):
+    api_server_cidrs = read_api_server_cidrs(reader, raw["apiServerCidrs"])
+    _require_api_server(reader, deployments, api_server_cidrs)
+    if None in (
+        platform,
+        namespace,
+        operator_namespace,
+        tls,
+        deployments,
+        ui,
+        rest_clients,
+        controller_namespace,
+        api_server_cidrs,
+    ):
         return None
     if reader.problems:
         return None
     return StackSettings(
+        api_server_cidrs=api_server_cidrs,
         rest_clients=rest_clients,
         ingress_controller_namespace=controller_namespace,
         ui=ui,
@@ -135,6 +149,21 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
         tls=tls,
         deployments=deployments,
     )
+
+
+def _require_api_server(
+    reader: Reader, deployments: tuple[DeploymentSettings, ...] | None, cidrs: tuple[str, ...] | None
+) -> None:
+    """Native mode and Kubernetes HA call the API server; under default-deny egress they need its address."""
+    callers = [d.name for d in deployments or () if d.api_access.needed]
+    if callers and cidrs == ():
+        reader.fail(
+            "apiServerCidrs",
+            [],
+            f"is empty, but the pods of {', '.join(callers)} call the Kubernetes API "
+            "(native mode or Kubernetes HA) and the namespace denies all other egress",
+            API_SERVER_HINT,
+        )
 
 
 TOP_LEVEL_KEYS = (
@@ -160,6 +189,7 @@ TOP_LEVEL_KEYS = (
     "uiProxyImage",
     "restClients",
     "ingressControllerNamespace",
+    "apiServerCidrs",
 )
 
 

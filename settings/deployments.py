@@ -14,6 +14,7 @@ from components.render.flink_deployment import (
     UpgradeMode,
 )
 from settings.model import DeploymentSettings
+from settings.network import read_egress
 from settings.reader import Reader, as_number, parse_json, read_image, set_hint
 
 MEMORY_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(b|k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
@@ -35,6 +36,7 @@ DEPLOYMENT_FIELDS = frozenset(
         "flinkConfiguration",
         "secretMounts",
         "restAuthentication",
+        "egress",
     }
 )
 
@@ -62,20 +64,35 @@ def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettin
         )
         return None
     parsed = [_deployment(reader, f"deployments[{i}]", item) for i, item in enumerate(items)]
-    seen: set[str] = set()
+    _refuse_repeats(reader, parsed)
+    if None in parsed:
+        return None
+    return tuple(d for d in parsed if d is not None)
+
+
+def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> None:
+    """Names and ServiceAccounts are one per deployment (a repeated name repeats its default account too)."""
+    seen_names: set[str] = set()
+    seen_accounts: set[str] = set()
     for i, deployment in enumerate(parsed):
-        if deployment is not None and deployment.name in seen:
+        if deployment is None:
+            continue
+        if deployment.name in seen_names:
             reader.fail(
                 f"deployments[{i}].name",
                 deployment.name,
                 "is used by an earlier deployment",
                 "give every deployment a unique name",
             )
-        if deployment is not None:
-            seen.add(deployment.name)
-    if None in parsed:
-        return None
-    return tuple(d for d in parsed if d is not None)
+        elif deployment.service_account in seen_accounts:
+            reader.fail(
+                f"deployments[{i}].serviceAccount",
+                deployment.service_account,
+                "is used by an earlier deployment",
+                "give every deployment its own ServiceAccount, or leave the field out",
+            )
+        seen_names.add(deployment.name)
+        seen_accounts.add(deployment.service_account)
 
 
 def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | None:
@@ -93,10 +110,13 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
     image = read_image(reader, f"{key}.image", item.get("image"))
     version = _flink_version(reader, f"{key}.flinkVersion", item.get("flinkVersion", "v2_2"))
     mode = reader.enum(f"{key}.mode", item.get("mode", "native"), DeploymentMode, set_hint(f"{key}.mode", "native"))
-    account = item.get("serviceAccount", "flink")
-    if not isinstance(account, str) or not names.is_dns1123_label(account):
+    account = item.get("serviceAccount", names.flink_service_account(name) if name else None)
+    if (account is not None or name is not None) and not (isinstance(account, str) and names.is_dns1123_label(account)):
         reader.fail(
-            f"{key}.serviceAccount", account, "must be a DNS-1123 label", set_hint(f"{key}.serviceAccount", "flink")
+            f"{key}.serviceAccount",
+            account,
+            "must be a DNS-1123 label (the stack creates this ServiceAccount)",
+            set_hint(f"{key}.serviceAccount", "etl-flink"),
         )
     job_manager = _resources(
         reader, f"{key}.jobManager", item.get("jobManager", DEFAULT_JOB_MANAGER), DEFAULT_JOB_MANAGER
@@ -113,6 +133,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         RestAuthentication,
         set_hint(f"{key}.restAuthentication", "mtls"),
     )
+    egress = read_egress(reader, f"{key}.egress", item.get("egress", []))
     if len(reader.problems) > before:
         return None
     return DeploymentSettings(
@@ -127,6 +148,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         flink_configuration=configuration,
         secret_mounts=mounts,
         rest_authentication=rest_authentication,
+        egress=egress,
     )
 
 

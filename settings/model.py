@@ -9,6 +9,8 @@ from components.render.exposure import Termination
 from components.render.flink_conf import RestAuthentication
 from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
 from components.render.htpasswd import HashScheme
+from components.render.network_policy import EgressRule
+from components.render.rbac import ApiAccess, api_access
 from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
 
 PROJECT = "secure-flink"
@@ -60,9 +62,15 @@ class DeploymentSettings:
     job: JobSpec | None
     flink_configuration: Mapping[str, str] = field(default_factory=dict)
     secret_mounts: Mapping[str, str] = field(default_factory=dict)
+    """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
     rest_authentication: RestAuthentication = RestAuthentication.TLS
     """`mtls`: Flink's REST API itself requires client certificates (an allow-list of exact ones)."""
-    """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
+    egress: tuple[EgressRule, ...] = ()
+    """Where the jobs may connect besides their own cluster and DNS (sources, sinks, object storage)."""
+
+    @property
+    def api_access(self) -> ApiAccess:
+        return api_access(self.mode, self.flink_configuration)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +99,8 @@ class StackSettings:
     """Names of the REST clients the stack issues client certificates to."""
     ingress_controller_namespace: str
     """Where ingress-nginx runs: the REST NetworkPolicy admits it when a RestMTLSIngress exists."""
+    api_server_cidrs: tuple[str, ...]
+    """Where the Kubernetes API server is: Flink pods that call it may connect there (ports 443, 6443)."""
     platform: Platform
     namespace: str
     operator_namespace: str

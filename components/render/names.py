@@ -138,6 +138,11 @@ def flink_pod_labels(deployment: str) -> dict[str, str]:
     return {"app": deployment}
 
 
+def flink_service_account(deployment: str) -> str:
+    """The ServiceAccount the stack creates for a FlinkDeployment's pods, unless the user names one."""
+    return f"{deployment}-flink"
+
+
 def flink_jobmanager_labels(deployment: str) -> dict[str, str]:
     return {"app": deployment, "component": "jobmanager"}
 

@@ -28,6 +28,31 @@ class ProxyWorkload:
     replicas: int = 1
 
 
+def is_digest_pinned(image: str) -> bool:
+    return "@sha256:" in image
+
+
+def pull_policy(image: str) -> str:
+    """A tag can be moved to other content, so the kubelet re-resolves it on every start; that also keeps
+    a pod from running a private image another tenant's pull left on the node. A digest cannot move."""
+    return "IfNotPresent" if is_digest_pinned(image) else "Always"
+
+
+def scanner_waivers(image: str, assign_uid: bool) -> dict[str, str]:
+    """checkov suppressions, as annotations on the Deployment, each with the reason it does not apply."""
+    reasons = []
+    if not is_digest_pinned(image):
+        reasons.append(
+            "CKV_K8S_43=the image is pinned by version tag and pulled Always; "
+            "set uiProxyImage to image@sha256:<digest> to pin its content"
+        )
+    if not assign_uid:
+        reasons.append(
+            "CKV_K8S_40=OpenShift's restricted SCC assigns the UID from the namespace's range (1000000000 and up)"
+        )
+    return {f"checkov.io/skip{i}": reason for i, reason in enumerate(reasons, start=1)}
+
+
 def proxy_labels(deployment: str, role: str) -> dict[str, str]:
     return names.labels(deployment, role)
 
@@ -50,7 +75,7 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
     return {
         "name": CONTAINER,
         "image": workload.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": pull_policy(workload.image),
         # Run nginx directly: the image's entrypoint scripts rewrite files under /etc/nginx,
         # which a read-only root filesystem refuses.
         "command": [

@@ -54,6 +54,7 @@ def test_each_deployment_gets_a_proxy_with_its_own_children(dev):
         "etl-ui-proxy-deployment": DEPLOYMENT,
         "etl-ui-proxy-service": "kubernetes:core/v1:Service",
         "etl-ui-proxy-ingress": INGRESS,
+        "etl-ui-proxy-network-policy": "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     }
     assert "adhoc-ui" in {r.name for r in dev.resources if not r.custom}
 

@@ -34,6 +34,7 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
     components = {(r.type, r.name) for r in dev.resources if not r.custom}
     assert components == {
         ("secureflink:index:CertificateAuthority", "stack-ca"),
+        ("secureflink:index:NetworkBaseline", "network-baseline"),
         ("secureflink:index:FlinkOperatorTrust", "operator-trust"),
         ("secureflink:index:FlinkInternalTLS", "etl-tls"),
         ("secureflink:index:FlinkInternalTLS", "adhoc-tls"),
@@ -63,6 +64,10 @@ def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):
     }
     assert children(dev, "etl") == {
         "etl": FLINK_DEPLOYMENT,
+        "etl-service-account": "kubernetes:core/v1:ServiceAccount",
+        "etl-role": "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "etl-role-binding": "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "etl-pods": "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "etl-jobmanager": "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     }
     assert all(r.parent for r in dev.resources if r.custom), "every resource belongs to a component"

@@ -27,7 +27,10 @@ def test_dev_stack_reads_into_typed_settings():
     assert [d.name for d in settings.deployments] == ["etl", "adhoc"]
     etl, adhoc = settings.deployments
     assert etl.job is not None and etl.job.upgrade_mode is UpgradeMode.STATELESS and etl.job.parallelism == 2
-    assert adhoc.job is None and adhoc.mode is DeploymentMode.NATIVE
+    assert etl.mode is DeploymentMode.NATIVE and etl.api_access.manages_pods
+    assert adhoc.job is None and adhoc.mode is DeploymentMode.STANDALONE and not adhoc.api_access.needed
+    assert etl.service_account == "etl-flink" and adhoc.service_account == "adhoc-flink"
+    assert settings.api_server_cidrs == ("172.18.0.0/16",)
     assert etl.flink_configuration == {"taskmanager.numberOfTaskSlots": "2"}
     assert settings.tls.key.algorithm is KeyAlgorithm.RSA and settings.tls.protocol is TlsProtocol.TLS_1_3
 
