@@ -1,5 +1,5 @@
 # secure-flink — `make test` sets up everything the tests need and runs them all;
-# `make render STACK=dev OUT=build/dev [SHOW_SECRETS=1]` renders a stack offline.
+# `make render STACK=dev OUT=build/dev [SHOW_SECRETS=1]` renders a stack offline; `make scan STACK=dev` scans it.
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +11,7 @@ STACK ?= dev
 OUT ?= build/$(STACK)
 PYTEST_ARGS ?=
 
-.PHONY: test render setup system-deps flink sslyze benchmark clean
+.PHONY: test render scan setup system-deps flink sslyze checkov benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,12 +35,26 @@ $(SSLYZE_DIR)/.installed:
 
 sslyze: $(SSLYZE_DIR)/.installed
 
+# checkov, the Kubernetes misconfiguration scanner, pins its own dependency tree: a virtualenv of its own too.
+CHECKOV_DIR := .cache/checkov
+$(CHECKOV_DIR)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_DIR)
+	$(CHECKOV_DIR)/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
+checkov: $(CHECKOV_DIR)/.installed
+
+# Scan a rendered stack offline: no download of guidelines, no update check.
+scan: render checkov
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_DIR)/bin/checkov -d $(OUT) \
+		--framework kubernetes --skip-download --compact
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
 flink: $(FLINK_DIR)/.installed
 
-setup: $(VENV)/.installed system-deps flink sslyze
+setup: $(VENV)/.installed system-deps flink sslyze checkov
 
 test: setup
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \

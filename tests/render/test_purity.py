@@ -7,12 +7,16 @@ import pytest
 
 from tests.conftest import PROJECT_DIR
 
-PURE_MODULES = sorted((PROJECT_DIR / "components" / "render").glob("*.py"))
+PURE_MODULES = sorted((PROJECT_DIR / "components" / "render").glob("*.py")) + [
+    PROJECT_DIR / "policy" / "guardrails.py",
+    PROJECT_DIR / "policy" / "restricted_profile.py",
+]
 FORBIDDEN_MODULES = {
     "pulumi",
     "pulumi_kubernetes",
     "pulumi_tls",
     "pulumi_random",
+    "pulumi_policy",
     "random",
     "secrets",
     "time",
