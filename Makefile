@@ -11,7 +11,7 @@ STACK ?= dev
 OUT ?= build/$(STACK)
 PYTEST_ARGS ?=
 
-.PHONY: test render scan setup system-deps flink sslyze checkov benchmark clean
+.PHONY: test render scan setup system-deps flink sslyze checkov nca benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ $(CHECKOV_DIR)/.installed:
 
 checkov: $(CHECKOV_DIR)/.installed
 
+# IBM's network-config-analyzer computes who may reach whom under a set of NetworkPolicies.
+NCA_DIR := .cache/nca
+$(NCA_DIR)/.installed:
+	$(PYTHON) -m venv $(NCA_DIR)
+	$(NCA_DIR)/bin/pip install --quiet network-config-analyzer==2.1.0
+	touch $@
+
+nca: $(NCA_DIR)/.installed
+
 # Scan a rendered stack offline: no download of guidelines, no update check.
 scan: render checkov
 	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_DIR)/bin/checkov -d $(OUT) \
@@ -54,7 +63,7 @@ system-deps:
 
 flink: $(FLINK_DIR)/.installed
 
-setup: $(VENV)/.installed system-deps flink sslyze checkov
+setup: $(VENV)/.installed system-deps flink sslyze checkov nca
 
 test: setup
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
