@@ -3,7 +3,7 @@
 import ipaddress
 
 from components.render.network_policy import EgressRule
-from settings.reader import Reader, as_int, parse_json, set_hint
+from settings.reader import UNPARSED, Reader, as_int, parse_json, set_hint
 
 EGRESS_FIELDS = frozenset({"cidr", "ports"})
 API_SERVER_HINT = (
@@ -25,6 +25,8 @@ def read_cidr(reader: Reader, key: str, value: object, fix: str) -> str | None:
 
 def read_api_server_cidrs(reader: Reader, text: str | None) -> tuple[str, ...] | None:
     items = parse_json(reader, "apiServerCidrs", text)
+    if items is UNPARSED:
+        return None
     if not isinstance(items, list):
         reader.fail("apiServerCidrs", items, "must be a list of CIDRs", API_SERVER_HINT)
         return None

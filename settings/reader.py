@@ -88,12 +88,16 @@ def set_hint(path: str, example: str) -> str:
     return f"pulumi config set --path '{path}' {example}"
 
 
+UNPARSED = object()
+"""What parse_json returns for text that is not JSON, after reporting it: callers add no second problem."""
+
+
 def parse_json(reader: Reader, key: str, text: str | None) -> Any:
     try:
         return json.loads(text) if text is not None else None
     except json.JSONDecodeError as error:
         reader.fail(key, text, f"is not valid JSON ({error.msg})", "set it as YAML in Pulumi.<stack>.yaml")
-        return None
+        return UNPARSED
 
 
 def read_image(reader: Reader, key: str, value: object) -> str | None:

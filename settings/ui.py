@@ -8,7 +8,7 @@ from components.render import names
 from components.render.exposure import Termination
 from components.render.htpasswd import HashScheme, password_problems, username_problem
 from settings.model import DeploymentSettings, Platform, UiSettings, UiUser
-from settings.reader import Reader, parse_json, read_image, set_hint
+from settings.reader import UNPARSED, Reader, parse_json, read_image, set_hint
 
 SECRET_USERS_MARK = "uiUsers (secret)"
 
@@ -71,6 +71,8 @@ def read_ui(
 
 def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, ...] | None:
     items = parse_json(reader, "uiUsers", text)
+    if items is UNPARSED:
+        return None
     if not isinstance(items, list) or not items:
         reader.fail("uiUsers", items, "must be a non-empty list of users", set_hint("uiUsers[0].name", "admin"))
         return None

@@ -1,0 +1,339 @@
+"""Bad input, table-driven: each configuration fails `pulumi up` with an error that names the key and the
+fix, before a single resource is registered."""
+
+from typing import Any
+
+import pytest
+
+from settings import ConfigError
+from tests.conftest import StackRunner
+
+IMAGE = "flink:2.2.1-scala_2.12-java17"
+
+
+def deployment(**fields: Any) -> list[dict[str, Any]]:
+    return [{"name": "etl", "image": IMAGE, **fields}]
+
+
+def etl_config(**options: Any) -> list[dict[str, Any]]:
+    return deployment(flinkConfiguration=options)
+
+
+# (case, stack overrides, keys set with --secret, the key the error must name, a fragment of its fix)
+CASES = [
+    # types
+    ("platform-unknown", {"platform": "gke"}, (), "platform", "pulumi config set platform kubernetes"),
+    ("rsa-bits-not-a-number", {"rsaBits": "lots"}, (), "rsaBits", "pulumi config set rsaBits 3072"),
+    ("ui-enabled-not-boolean", {"uiEnabled": "yes"}, (), "uiEnabled", "pulumi config set uiEnabled true"),
+    ("deployments-not-json", {"deployments": "etl: {"}, (), "deployments", "Pulumi.<stack>.yaml"),
+    (
+        "cpu-not-a-number",
+        {"deployments": deployment(jobManager={"cpu": "fast"})},
+        (),
+        "deployments[0].jobManager.cpu",
+        "--path 'deployments[0].jobManager.cpu'",
+    ),
+    (
+        "parallelism-not-a-number",
+        {"deployments": deployment(job={"jarURI": "local:///opt/j.jar", "parallelism": "two"})},
+        (),
+        "deployments[0].job.parallelism",
+        "--path",
+    ),
+    (
+        "flink-option-not-scalar",
+        {"deployments": etl_config(**{"parallelism.default": {"n": 2}})},
+        (),
+        "deployments[0].flinkConfiguration.parallelism.default",
+        "as a string",
+    ),
+    (
+        "egress-not-a-list",
+        {"deployments": deployment(egress={"cidr": "10.0.0.0/8"})},
+        (),
+        "deployments[0].egress",
+        "--path 'deployments[0].egress[0].cidr'",
+    ),
+    # ranges
+    ("ca-validity-zero", {"caValidityHours": 0}, (), "caValidityHours", "pulumi config set caValidityHours"),
+    (
+        "cert-shorter-than-renewal",
+        {"certValidityHours": 24, "certEarlyRenewalHours": 48},
+        (),
+        "certValidityHours",
+        "pulumi config set certValidityHours",
+    ),
+    (
+        "ca-shorter-than-cert",
+        {"caValidityHours": 100, "certValidityHours": 8760},
+        (),
+        "caValidityHours",
+        "pulumi config set caValidityHours 43800",
+    ),
+    (
+        "parallelism-zero",
+        {"deployments": deployment(job={"jarURI": "local:///opt/j.jar", "parallelism": 0})},
+        (),
+        "deployments[0].job.parallelism",
+        "--path 'deployments[0].job.parallelism' 2",
+    ),
+    (
+        "memory-not-a-size",
+        {"deployments": deployment(taskManager={"memory": "lots"})},
+        (),
+        "deployments[0].taskManager.memory",
+        "1728m",
+    ),
+    (
+        "egress-port-out-of-range",
+        {"deployments": deployment(egress=[{"cidr": "10.0.0.0/8", "ports": [70000]}])},
+        (),
+        "deployments[0].egress[0].ports",
+        "--path 'deployments[0].egress[0].ports[0]'",
+    ),
+    (
+        "egress-without-ports",
+        {"deployments": deployment(egress=[{"cidr": "10.0.0.0/8"}])},
+        (),
+        "deployments[0].egress[0].ports",
+        "--path",
+    ),
+    # names
+    (
+        "deployment-name-not-a-label",
+        {"deployments": [{"name": "Not_A_Label", "image": IMAGE}]},
+        (),
+        "deployments[0].name",
+        "--path 'deployments[0].name' etl",
+    ),
+    (
+        "deployment-name-too-long",
+        {"deployments": [{"name": "a" * 46, "image": IMAGE}]},
+        (),
+        "deployments[0].name",
+        "--path 'deployments[0].name'",
+    ),
+    ("namespace-not-a-label", {"namespace": "Flink!"}, (), "namespace", "pulumi config set namespace flink"),
+    (
+        "rest-client-name-with-space",
+        {"uiDomain": "flink.example.com", "restClients": [{"name": "CI Bot"}]},
+        (),
+        "restClients[0].name",
+        "--path 'restClients[0].name' ci-bot",
+    ),
+    (
+        "ui-user-name-with-colon",
+        {"uiUsers": [{"name": "ad:min"}]},
+        (),
+        "uiUsers[0].name",
+        "--path 'uiUsers[0].name' admin",
+    ),
+    (
+        "service-account-not-a-label",
+        {"deployments": deployment(serviceAccount="Bad_Account")},
+        (),
+        "deployments[0].serviceAccount",
+        "--path 'deployments[0].serviceAccount'",
+    ),
+    (
+        "ingress-class-not-a-name",
+        {"uiIngressClass": "Nginx Class"},
+        (),
+        "uiIngressClass",
+        "pulumi config set uiIngressClass nginx",
+    ),
+    (
+        "flink-version-unknown",
+        {"deployments": deployment(flinkVersion="v9_9")},
+        (),
+        "deployments[0].flinkVersion",
+        "v2_2",
+    ),
+    (
+        "flink-version-too-old",
+        {"deployments": deployment(flinkVersion="v1_18")},
+        (),
+        "deployments[0].flinkVersion",
+        "v2_2",
+    ),
+    (
+        "image-latest",
+        {"deployments": [{"name": "etl", "image": "flink:latest"}]},
+        (),
+        "deployments[0].image",
+        "flink:2.2.1",
+    ),
+    ("proxy-image-unpinned", {"uiProxyImage": "nginx"}, (), "uiProxyImage", "--path 'uiProxyImage'"),
+    # hosts with a scheme, a path or a port
+    (
+        "domain-with-scheme",
+        {"uiDomain": "https://flink.example.com"},
+        (),
+        "uiDomain",
+        "pulumi config set uiDomain flink.apps.example.com",
+    ),
+    ("domain-with-path", {"uiDomain": "flink.example.com/ui"}, (), "uiDomain", "pulumi config set uiDomain"),
+    ("domain-with-port", {"uiDomain": "flink.example.com:443"}, (), "uiDomain", "pulumi config set uiDomain"),
+    ("rest-clients-need-a-domain", {"restClients": [{"name": "ci-bot"}]}, (), "uiDomain", "pulumi config set uiDomain"),
+    ("passthrough-route-needs-a-domain", {"platform": "openshift"}, (), "uiDomain", "uiRouteTermination reencrypt"),
+    # duplicates
+    ("duplicate-ui-user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, (), "uiUsers[1].name", "unique name"),
+    (
+        "duplicate-rest-client",
+        {"uiDomain": "flink.example.com", "restClients": [{"name": "ci"}, {"name": "ci"}]},
+        (),
+        "restClients[1].name",
+        "unique name",
+    ),
+    (
+        "duplicate-deployment",
+        {"deployments": [{"name": "etl", "image": IMAGE}, {"name": "etl", "image": IMAGE}]},
+        (),
+        "deployments[1].name",
+        "unique name",
+    ),
+    (
+        "duplicate-service-account",
+        {
+            "deployments": [
+                {"name": "a", "image": IMAGE, "serviceAccount": "flink"},
+                {"name": "b", "image": IMAGE, "serviceAccount": "flink"},
+            ]
+        },
+        (),
+        "deployments[1].serviceAccount",
+        "its own ServiceAccount",
+    ),
+    # unknown keys
+    ("unknown-top-level-key", {"uiPasword": "x"}, (), "uiPasword", "pulumi config rm uiPasword"),
+    (
+        "unknown-deployment-field",
+        {"deployments": deployment(replicas=2)},
+        (),
+        "deployments[0].replicas",
+        "remove it; known fields",
+    ),
+    (
+        "unknown-user-field",
+        {"uiUsers": [{"name": "admin", "role": "root"}]},
+        (),
+        "uiUsers[0].role",
+        "remove it; known fields",
+    ),
+    (
+        "unknown-egress-field",
+        {"deployments": deployment(egress=[{"cidr": "10.0.0.0/8", "ports": [9093], "protocol": "UDP"}])},
+        (),
+        "deployments[0].egress[0].protocol",
+        "remove it",
+    ),
+    # empty lists
+    ("no-deployments", {"deployments": []}, (), "deployments", "declare at least one item"),
+    ("no-ui-users", {"uiUsers": []}, (), "uiUsers", "--path 'uiUsers[0].name' admin"),
+    ("no-api-server-for-native-mode", {"apiServerCidrs": []}, (), "apiServerCidrs", "kubectl get endpoints kubernetes"),
+    # weak or exposed passwords
+    (
+        "weak-password",
+        {"uiUsers": [{"name": "admin", "password": "password123"}]},
+        ("uiUsers",),
+        "uiUsers[0].password",
+        "pulumi config set --secret --path 'uiUsers[0].password'",
+    ),
+    (
+        "password-contains-user-name",
+        {"uiUsers": [{"name": "admin", "password": "admin-Admin-admin-2026!"}]},
+        ("uiUsers",),
+        "uiUsers[0].password",
+        "--secret",
+    ),
+    (
+        "plain-text-password",
+        {"uiUsers": [{"name": "admin", "password": "Vq7#pL2!xR9@kT4$wZ8&"}]},
+        (),
+        "uiUsers[0].password",
+        "--secret",
+    ),
+    # flinkConfiguration keys the stack owns
+    (
+        "internal-ssl-turned-off",
+        {"deployments": etl_config(**{"security.ssl.internal.enabled": "false"})},
+        (),
+        "deployments[0].flinkConfiguration.security.ssl.internal.enabled",
+        "remove the key",
+    ),
+    (
+        "secret-mounts-overwritten",
+        {"deployments": etl_config(**{"kubernetes.secrets": "x:/y"})},
+        (),
+        "deployments[0].flinkConfiguration.kubernetes.secrets",
+        "secretMounts",
+    ),
+    (
+        "legacy-ssl-switch",
+        {"deployments": etl_config(**{"security.ssl.enabled": "true"})},
+        (),
+        "deployments[0].flinkConfiguration.security.ssl.enabled",
+        "remove the key",
+    ),
+    # TLS settings that do not fit the key type
+    ("rsa-key-too-small", {"rsaBits": 1024}, (), "rsaBits", "pulumi config set rsaBits 3072"),
+    (
+        "ecdsa-curve-java-cannot-use",
+        {"keyAlgorithm": "ECDSA", "ecdsaCurve": "P521"},
+        (),
+        "ecdsaCurve",
+        "pulumi config set ecdsaCurve P256",
+    ),
+    (
+        "rsa-suites-with-an-ecdsa-key",
+        {
+            "keyAlgorithm": "ECDSA",
+            "deployments": etl_config(**{"security.ssl.algorithms": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}),
+        },
+        (),
+        "deployments[0].flinkConfiguration.security.ssl.algorithms",
+        "keyAlgorithm",
+    ),
+    ("protocol-too-old", {"tlsProtocol": "TLSv1.1"}, (), "tlsProtocol", "pulumi config set tlsProtocol TLSv1.3"),
+    ("unsupported-key-type", {"keyAlgorithm": "ED25519"}, (), "keyAlgorithm", "pulumi config set keyAlgorithm RSA"),
+    # addresses
+    (
+        "api-server-without-prefix",
+        {"apiServerCidrs": ["10.0.0.1"]},
+        (),
+        "apiServerCidrs[0]",
+        "kubectl get endpoints kubernetes",
+    ),
+    ("api-server-with-host-bits", {"apiServerCidrs": ["10.0.0.1/16"]}, (), "apiServerCidrs[0]", "apiServerCidrs[0]"),
+    (
+        "egress-to-a-host-name",
+        {"deployments": deployment(egress=[{"cidr": "kafka.example.com", "ports": [9093]}])},
+        (),
+        "deployments[0].egress[0].cidr",
+        "10.20.0.0/16",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, overrides, secret_keys, key, fix", CASES, ids=[c[0] for c in CASES])
+def test_bad_config_names_key_and_fix_and_registers_nothing(case, overrides, secret_keys, key, fix):
+    runner = StackRunner("dev")
+    with pytest.raises(ConfigError) as raised:
+        runner.up(secret_keys=secret_keys, **overrides)
+    named = [problem for problem in raised.value.problems if problem.key == key]
+    assert named, [str(p) for p in raised.value.problems]
+    assert any(fix in problem.fix for problem in named), [str(p) for p in named]
+    assert all(f"secure-flink:{key} = " in str(raised.value) and f"Fix: {p.fix}" in str(raised.value) for p in named)
+    assert runner.engine._registered == [] and runner.engine.state == {}
+
+
+def test_the_table_covers_at_least_thirty_configurations_across_every_kind_of_mistake():
+    assert len(CASES) >= 30 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_a_good_configuration_of_the_same_shape_registers_the_stack():
+    """The negative control: the dev stack itself, with a secret strong password, goes through."""
+    result = StackRunner("dev").up(
+        secret_keys=("uiUsers",), uiUsers=[{"name": "admin", "password": "Vq7#pL2!xR9@kT4$wZ8&"}]
+    )
+    assert len(result.resources) > 50
