@@ -26,36 +26,24 @@ $(FLINK_DIR)/.installed: $(VENV)/.installed
 	chmod +x $(FLINK_DIR)/pyflink/bin/*
 	touch $@
 
-# sslyze pins an older cryptography than the program uses, so it gets a virtualenv of its own.
-SSLYZE_DIR := .cache/sslyze
-$(SSLYZE_DIR)/.installed:
-	$(PYTHON) -m venv $(SSLYZE_DIR)
-	$(SSLYZE_DIR)/bin/pip install --quiet sslyze==6.3.1
+# Checkers that pin their own dependency trees (sslyze an older cryptography than the program's) get a
+# virtualenv each, .cache/<tool>: sslyze grades the proxy's TLS, checkov scans the rendered manifests,
+# IBM's network-config-analyzer maps who may reach whom under the NetworkPolicies.
+TOOLS := sslyze checkov nca
+PACKAGE_sslyze := sslyze==6.3.1
+PACKAGE_checkov := checkov==3.3.30
+PACKAGE_nca := network-config-analyzer==2.1.0
+
+.cache/%/.installed:
+	$(PYTHON) -m venv .cache/$*
+	.cache/$*/bin/pip install --quiet $(PACKAGE_$*)
 	touch $@
 
-sslyze: $(SSLYZE_DIR)/.installed
-
-# checkov, the Kubernetes misconfiguration scanner, pins its own dependency tree: a virtualenv of its own too.
-CHECKOV_DIR := .cache/checkov
-$(CHECKOV_DIR)/.installed:
-	$(PYTHON) -m venv $(CHECKOV_DIR)
-	$(CHECKOV_DIR)/bin/pip install --quiet checkov==3.3.30
-	touch $@
-
-checkov: $(CHECKOV_DIR)/.installed
-
-# IBM's network-config-analyzer computes who may reach whom under a set of NetworkPolicies.
-NCA_DIR := .cache/nca
-$(NCA_DIR)/.installed:
-	$(PYTHON) -m venv $(NCA_DIR)
-	$(NCA_DIR)/bin/pip install --quiet network-config-analyzer==2.1.0
-	touch $@
-
-nca: $(NCA_DIR)/.installed
+$(TOOLS): %: .cache/%/.installed
 
 # Scan a rendered stack offline: no download of guidelines, no update check.
 scan: render checkov
-	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_DIR)/bin/checkov -d $(OUT) \
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true .cache/checkov/bin/checkov -d $(OUT) \
 		--framework kubernetes --skip-download --compact
 
 system-deps:
@@ -63,7 +51,7 @@ system-deps:
 
 flink: $(FLINK_DIR)/.installed
 
-setup: $(VENV)/.installed system-deps flink sslyze checkov nca
+setup: $(VENV)/.installed system-deps flink $(TOOLS)
 
 test: setup
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \

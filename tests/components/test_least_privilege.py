@@ -2,10 +2,7 @@
 
 import json
 
-import pytest
-
 from components.render.flink_deployment import FLINK_UID, MAIN_CONTAINER
-from offline.engine import RunResult
 from tests.components.test_stack_graph import FLINK_DEPLOYMENT, children, one
 from tests.conftest import StackRunner
 
@@ -14,16 +11,6 @@ BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 IMAGE = "flink:2.2.1-scala_2.12-java17"
-
-
-@pytest.fixture(scope="module")
-def dev() -> RunResult:
-    return StackRunner("dev").up()
-
-
-@pytest.fixture(scope="module")
-def ocp() -> RunResult:
-    return StackRunner("ocp").up()
 
 
 def test_native_deployment_gets_its_own_account_bound_to_exactly_the_calls_flink_makes(dev):

@@ -28,16 +28,6 @@ def children(result: RunResult, component: str) -> dict[str, str]:
     return {r.name: r.type for r in result.resources if r.parent == parent.urn}
 
 
-@pytest.fixture(scope="module")
-def dev() -> RunResult:
-    return StackRunner("dev").up()
-
-
-@pytest.fixture(scope="module")
-def ocp() -> RunResult:
-    return StackRunner("ocp").up()
-
-
 def test_each_deployment_gets_a_proxy_with_its_own_children(dev):
     assert children(dev, "etl-ui") == {
         "etl-ui-password-admin": "random:index/randomPassword:RandomPassword",

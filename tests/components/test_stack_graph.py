@@ -2,7 +2,6 @@
 
 import base64
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -13,11 +12,6 @@ from tests.conftest import StackRunner
 
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
 SECRET = "kubernetes:core/v1:Secret"
-
-
-@pytest.fixture(scope="module")
-def dev() -> RunResult:
-    return StackRunner("dev").up()
 
 
 def one(result: RunResult, name: str, custom: bool = True):
