@@ -16,7 +16,7 @@ def _policy(name: str, guardrail: Guardrail) -> ResourceValidationPolicy:
 
     return ResourceValidationPolicy(
         name=name,
-        description=(guardrail.__doc__ or name).split("\n\n")[0].replace("\n", " "),
+        description=" ".join((guardrail.__doc__ or name).split("\n\n")[0].split()),
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
     )
