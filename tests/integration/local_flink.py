@@ -127,6 +127,8 @@ class LocalFlinkCluster:
     processes: list[FlinkProcess] = field(default_factory=list)
     client_identity: tuple[Path, Path] | None = None
     """Certificate and key presented when polling REST (when Flink requires client certificates)."""
+    launcher: tuple[str, ...] = ()
+    """A command that runs Flink's scripts, e.g. `setpriv` with a pod's user and capabilities."""
 
     @property
     def rest_port(self) -> int:
@@ -184,7 +186,7 @@ class LocalFlinkCluster:
         }
         with open(log_dir / "console.out", "wb") as console:
             process = subprocess.Popen(
-                [str(self.home / "bin" / f"{kind}.sh"), "start-foreground"],
+                [*self.launcher, str(self.home / "bin" / f"{kind}.sh"), "start-foreground"],
                 env=env,
                 stdout=console,
                 stderr=subprocess.STDOUT,
