@@ -31,6 +31,7 @@ POD_TEMPLATE_PATHS = {
 }
 INGRESS_NGINX = "nginx.ingress.kubernetes.io"
 FLINK_MAIN_CONTAINER = "flink-main-container"
+MERGE_BY_NAME = "kubernetes.operator.pod-template.merge-arrays-by-name"
 PROXY_PASS = re.compile(r"^\s*proxy_pass\s+([^;\s]+)\s*;", re.MULTILINE)
 
 
@@ -153,34 +154,43 @@ def pod_outside_restricted_profile(resource_type: str, props: Mapping[str, Any])
 
 def _flink_pods(spec: Mapping[str, Any]) -> list[str]:
     shared = _map(_map(spec.get("podTemplate")).get("spec"))
+    configuration = _map(spec.get("flinkConfiguration"))
+    by_name = _is_true(configuration.get(MERGE_BY_NAME, False))
     found = []
     for role in ("jobManager", "taskManager"):
         own = _map(_map(_map(spec.get(role)).get("podTemplate")).get("spec"))
-        found += [f"{role} pods: {problem}" for problem in restricted_profile.violations(merge_pod_specs(shared, own))]
+        pod = merge_pod_specs(shared, own, by_name=by_name)
+        found += [f"{role} pods: {problem}" for problem in restricted_profile.violations(pod)]
     return found
 
 
-def merge_pod_specs(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """The operator's merge of a shared and a role's pod template: maps merge, containers merge by name,
-    and the main container exists whether or not a template names it."""
-    merged = _merge(base, override)
+def merge_pod_specs(base: Mapping[str, Any], override: Mapping[str, Any], *, by_name: bool) -> dict[str, Any]:
+    """The operator's merge of the shared and a role's pod template, and the main container Flink adds
+    when no template names one."""
+    merged = _merge(base, override, by_name)
     names = [_map(c).get("name") for c in _list(merged.get("containers"))]
     if FLINK_MAIN_CONTAINER not in names:
         merged["containers"] = [*_list(merged.get("containers")), {"name": FLINK_MAIN_CONTAINER}]
     return merged
 
 
-def _merge(base: Any, override: Any) -> Any:
+def _merge(base: Any, override: Any, by_name: bool) -> Any:
+    """Maps merge key by key. Lists of maps merge element by element: by position (the operator's
+    default), or by `name` with `kubernetes.operator.pod-template.merge-arrays-by-name`. Anything else
+    is replaced by the override."""
     if isinstance(base, Mapping) and isinstance(override, Mapping):
-        return {
-            key: _merge(base.get(key), override.get(key))
-            if key in base and key in override
-            else (override[key] if key in override else base[key])
-            for key in {*base, *override}
-        }
-    if _list(base) and _list(override) and all(isinstance(i, Mapping) and "name" in i for i in [*base, *override]):
-        by_name = {item["name"]: item for item in base}
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value, by_name) if key in base else value
+        return merged
+    items = [*_list(base), *_list(override)]
+    if not (_list(base) and _list(override) and all(isinstance(item, Mapping) for item in items)):
+        return override if override is not None else base
+    if by_name and all("name" in item for item in items):
+        by_key = {item["name"]: item for item in base}
         for item in override:
-            by_name[item["name"]] = _merge(by_name.get(item["name"], {}), item)
-        return list(by_name.values())
-    return override if override is not None else base
+            by_key[item["name"]] = _merge(by_key.get(item["name"], {}), item, by_name)
+        return list(by_key.values())
+    paired = [_merge(b, o, by_name) for b, o in zip(base, override, strict=False)]
+    shorter = min(len(base), len(override))
+    return paired + list(base[shorter:]) + list(override[shorter:])

@@ -218,13 +218,27 @@ def test_flink_main_container_gets_its_security_only_from_a_template_entry_of_it
     assert any("containers[flink-main-container]: securityContext.allowPrivilegeEscalation" in p for p in problems)
 
 
-def test_a_role_template_overrides_the_shared_one_as_the_operator_merges_them(rendered):
+@pytest.mark.parametrize("by_name", [False, True], ids=["by-position", "by-name"])
+def test_a_role_template_overrides_the_shared_one_as_the_operator_merges_them(rendered, by_name):
     flink = of_type(rendered["dev"], guardrails.FLINK_DEPLOYMENT)[0]
+    flink["spec"]["flinkConfiguration"][guardrails.MERGE_BY_NAME] = str(by_name).lower()
     flink["spec"]["taskManager"]["podTemplate"] = {
         "spec": {"containers": [{"name": "flink-main-container", "securityContext": {"privileged": True}}]}
     }
     problems = validate(guardrails.FLINK_DEPLOYMENT, flink)["pod-restricted-profile"]
     assert problems == ["subject: taskManager pods: containers[flink-main-container]: privileged must not be true"]
+
+
+def test_by_position_a_role_template_container_merges_into_the_first_shared_one_whatever_its_name(rendered):
+    """The operator's default: a sidecar listed first in a role template lands on the main container."""
+    flink = of_type(rendered["dev"], guardrails.FLINK_DEPLOYMENT)[0]
+    flink["spec"]["jobManager"]["podTemplate"] = {
+        "spec": {"containers": [{"name": "sidecar", "securityContext": {"allowPrivilegeEscalation": True}}]}
+    }
+    problems = validate(guardrails.FLINK_DEPLOYMENT, flink)["pod-restricted-profile"]
+    assert any(p.startswith("subject: jobManager pods: containers[sidecar]: ") for p in problems), problems
+    assert any("containers[flink-main-container]: securityContext.allowPrivilegeEscalation" in p for p in problems)
+    assert not any(p.startswith("subject: taskManager") for p in problems)
 
 
 def test_resources_no_policy_governs_pass():
