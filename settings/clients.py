@@ -1,7 +1,7 @@
 """The `restClients` list of the stack config: who gets a REST client certificate."""
 
 from components.render import names
-from settings.reader import UNPARSED, Reader, parse_json, set_hint
+from settings.reader import Reader, read_list, set_hint
 
 CLIENT_FIELDS = frozenset({"name"})
 
@@ -10,11 +10,10 @@ MAX_CLIENT_NAME_LENGTH = 40
 
 
 def read_rest_clients(reader: Reader, text: str | None) -> tuple[str, ...] | None:
-    items = parse_json(reader, "restClients", text)
-    if items is UNPARSED:
-        return None
-    if not isinstance(items, list):
-        reader.fail("restClients", items, "must be a list of clients", set_hint("restClients[0].name", "ci-bot"))
+    items = read_list(
+        reader, "restClients", text, reason="must be a list of clients", fix=set_hint("restClients[0].name", "ci-bot")
+    )
+    if items is None:
         return None
     before, clients = len(reader.problems), []
     for i, item in enumerate(items):

@@ -15,7 +15,7 @@ from components.render.flink_deployment import (
 )
 from settings.model import DeploymentSettings
 from settings.network import read_egress
-from settings.reader import UNPARSED, Reader, as_number, parse_json, read_image, set_hint
+from settings.reader import Reader, as_number, read_image, read_list, set_hint
 
 MEMORY_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(b|k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
 
@@ -54,16 +54,15 @@ DEFAULT_TASK_MANAGER = {"cpu": 1, "memory": "1728m"}
 
 
 def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettings, ...] | None:
-    items = parse_json(reader, "deployments", text)
-    if items is UNPARSED:
-        return None
-    if not isinstance(items, list) or not items:
-        reader.fail(
-            "deployments",
-            items,
-            "must be a non-empty list of FlinkDeployment settings",
-            "declare at least one item, see Pulumi.dev.yaml",
-        )
+    items = read_list(
+        reader,
+        "deployments",
+        text,
+        reason="must be a non-empty list of FlinkDeployment settings",
+        fix="declare at least one item, see Pulumi.dev.yaml",
+        non_empty=True,
+    )
+    if items is None:
         return None
     parsed = [_deployment(reader, f"deployments[{i}]", item) for i, item in enumerate(items)]
     _refuse_repeats(reader, parsed)

@@ -3,7 +3,7 @@
 import ipaddress
 
 from components.render.network_policy import EgressRule
-from settings.reader import UNPARSED, Reader, as_int, parse_json, set_hint
+from settings.reader import Reader, as_int, read_list, set_hint
 
 EGRESS_FIELDS = frozenset({"cidr", "ports"})
 API_SERVER_HINT = (
@@ -24,11 +24,8 @@ def read_cidr(reader: Reader, key: str, value: object, fix: str) -> str | None:
 
 
 def read_api_server_cidrs(reader: Reader, text: str | None) -> tuple[str, ...] | None:
-    items = parse_json(reader, "apiServerCidrs", text)
-    if items is UNPARSED:
-        return None
-    if not isinstance(items, list):
-        reader.fail("apiServerCidrs", items, "must be a list of CIDRs", API_SERVER_HINT)
+    items = read_list(reader, "apiServerCidrs", text, reason="must be a list of CIDRs", fix=API_SERVER_HINT)
+    if items is None:
         return None
     before = len(reader.problems)
     cidrs = [read_cidr(reader, f"apiServerCidrs[{i}]", item, API_SERVER_HINT) for i, item in enumerate(items)]

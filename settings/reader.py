@@ -88,16 +88,20 @@ def set_hint(path: str, example: str) -> str:
     return f"pulumi config set --path '{path}' {example}"
 
 
-UNPARSED = object()
-"""What parse_json returns for text that is not JSON, after reporting it: callers add no second problem."""
-
-
-def parse_json(reader: Reader, key: str, text: str | None) -> Any:
+def read_list(
+    reader: Reader, key: str, text: str | None, *, reason: str, fix: str, non_empty: bool = False
+) -> list | None:
+    """The JSON list a config key holds, or None after reporting one problem: text that is not JSON, or a
+    value that is not a list (or is empty, with `non_empty`)."""
     try:
-        return json.loads(text) if text is not None else None
+        items = json.loads(text) if text is not None else None
     except json.JSONDecodeError as error:
         reader.fail(key, text, f"is not valid JSON ({error.msg})", "set it as YAML in Pulumi.<stack>.yaml")
-        return UNPARSED
+        return None
+    if not isinstance(items, list) or (non_empty and not items):
+        reader.fail(key, items, reason, fix)
+        return None
+    return items
 
 
 def read_image(reader: Reader, key: str, value: object) -> str | None:

@@ -8,7 +8,7 @@ from components.render import names
 from components.render.exposure import Termination
 from components.render.htpasswd import HashScheme, password_problems, username_problem
 from settings.model import DeploymentSettings, Platform, UiSettings, UiUser
-from settings.reader import UNPARSED, Reader, parse_json, read_image, set_hint
+from settings.reader import Reader, read_image, read_list, set_hint
 
 SECRET_USERS_MARK = "uiUsers (secret)"
 
@@ -70,11 +70,15 @@ def read_ui(
 
 
 def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, ...] | None:
-    items = parse_json(reader, "uiUsers", text)
-    if items is UNPARSED:
-        return None
-    if not isinstance(items, list) or not items:
-        reader.fail("uiUsers", items, "must be a non-empty list of users", set_hint("uiUsers[0].name", "admin"))
+    items = read_list(
+        reader,
+        "uiUsers",
+        text,
+        reason="must be a non-empty list of users",
+        fix=set_hint("uiUsers[0].name", "admin"),
+        non_empty=True,
+    )
+    if items is None:
         return None
     users, seen = [], set()
     for i, item in enumerate(items):
