@@ -5,10 +5,11 @@ are the resource's inputs with Kubernetes field names (camelCase), as Pulumi han
 """
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import restricted_profile
+from properties import as_list, as_map
 
 INGRESS_TYPES = frozenset(
     {
@@ -35,17 +36,9 @@ MERGE_BY_NAME = "kubernetes.operator.pod-template.merge-arrays-by-name"
 PROXY_PASS = re.compile(r"^\s*proxy_pass\s+([^;\s]+)\s*;", re.MULTILINE)
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, Sequence) and not isinstance(value, str) else []
-
-
 def _at(props: Mapping[str, Any], path: Iterable[str]) -> Mapping[str, Any]:
     for key in path:
-        props = _map(props.get(key))
+        props = as_map(props.get(key))
     return props
 
 
@@ -59,7 +52,7 @@ def ingress_or_route_without_tls(resource_type: str, props: Mapping[str, Any]) -
     if resource_type in INGRESS_TYPES:
         return _ingress_tls(props)
     if resource_type == ROUTE:
-        tls = _map(_map(props.get("spec")).get("tls"))
+        tls = as_map(as_map(props.get("spec")).get("tls"))
         if not tls.get("termination"):
             return ["Route has no spec.tls.termination: it serves plain HTTP"]
         if tls.get("insecureEdgeTerminationPolicy") == "Allow":
@@ -68,14 +61,14 @@ def ingress_or_route_without_tls(resource_type: str, props: Mapping[str, Any]) -
 
 
 def _ingress_tls(props: Mapping[str, Any]) -> list[str]:
-    spec = _map(props.get("spec"))
-    tls = [_map(entry) for entry in _list(spec.get("tls"))]
+    spec = as_map(props.get("spec"))
+    tls = [as_map(entry) for entry in as_list(spec.get("tls"))]
     if not tls:
         return ["Ingress has no spec.tls: it serves plain HTTP"]
-    covered = {host for entry in tls for host in _list(entry.get("hosts"))}
-    hosts = {_map(rule).get("host") for rule in _list(spec.get("rules"))} - {None}
+    covered = {host for entry in tls for host in as_list(entry.get("hosts"))}
+    hosts = {as_map(rule).get("host") for rule in as_list(spec.get("rules"))} - {None}
     found = [f"Ingress host {host} is not in any spec.tls[].hosts" for host in sorted(hosts - covered)]
-    annotations = _map(_map(props.get("metadata")).get("annotations"))
+    annotations = as_map(as_map(props.get("metadata")).get("annotations"))
     if str(annotations.get(f"{INGRESS_NGINX}/ssl-redirect", "")).lower() == "false":
         found.append(f"Ingress sets {INGRESS_NGINX}/ssl-redirect false: it serves plain HTTP")
     return found
@@ -87,7 +80,7 @@ def flink_without_internal_ssl(resource_type: str, props: Mapping[str, Any]) -> 
     sides with shared settings."""
     if resource_type != FLINK_DEPLOYMENT:
         return []
-    configuration = _map(_map(props.get("spec")).get("flinkConfiguration"))
+    configuration = as_map(as_map(props.get("spec")).get("flinkConfiguration"))
     found = []
     if not _is_true(configuration.get("security.ssl.internal.enabled")):
         found.append("FlinkDeployment does not set security.ssl.internal.enabled: true (RPC, blob, data in clear)")
@@ -100,7 +93,7 @@ def flink_without_rest_ssl(resource_type: str, props: Mapping[str, Any]) -> list
     """A FlinkDeployment's REST API (which runs code) must be served over TLS."""
     if resource_type != FLINK_DEPLOYMENT:
         return []
-    configuration = _map(_map(props.get("spec")).get("flinkConfiguration"))
+    configuration = as_map(as_map(props.get("spec")).get("flinkConfiguration"))
     if not _is_true(configuration.get("security.ssl.rest.enabled")):
         return ["FlinkDeployment does not set security.ssl.rest.enabled: true (its REST API runs code, in clear)"]
     return []
@@ -111,12 +104,12 @@ def proxy_not_verifying_upstream(resource_type: str, props: Mapping[str, Any]) -
     (`proxy_ssl_verify on` and a trusted CA), and ingress-nginx Ingresses with an HTTPS backend."""
     if resource_type == CONFIG_MAP:
         found = []
-        for file, text in _map(props.get("data")).items():
+        for file, text in as_map(props.get("data")).items():
             if isinstance(text, str) and PROXY_PASS.search(text):
                 found += [f"ConfigMap {file}: {problem}" for problem in _nginx_upstream(text)]
         return found
     if resource_type in INGRESS_TYPES:
-        annotations = _map(_map(props.get("metadata")).get("annotations"))
+        annotations = as_map(as_map(props.get("metadata")).get("annotations"))
         backend = str(annotations.get(f"{INGRESS_NGINX}/backend-protocol", "HTTP")).upper()
         if backend in ("HTTPS", "GRPCS") and (
             str(annotations.get(f"{INGRESS_NGINX}/proxy-ssl-verify", "off")).lower() != "on"
@@ -147,18 +140,18 @@ def pod_outside_restricted_profile(resource_type: str, props: Mapping[str, Any])
     those are the operator's JobManager and TaskManager pods, built from its pod templates: the
     container settings must be on the `flink-main-container` entry, which the operator merges into Flink's."""
     if resource_type == FLINK_DEPLOYMENT:
-        return _flink_pods(_map(props.get("spec")))
+        return _flink_pods(as_map(props.get("spec")))
     path = POD_TEMPLATE_PATHS.get(resource_type)
     return restricted_profile.violations(_at(props, path)) if path else []
 
 
 def _flink_pods(spec: Mapping[str, Any]) -> list[str]:
-    shared = _map(_map(spec.get("podTemplate")).get("spec"))
-    configuration = _map(spec.get("flinkConfiguration"))
+    shared = as_map(as_map(spec.get("podTemplate")).get("spec"))
+    configuration = as_map(spec.get("flinkConfiguration"))
     by_name = _is_true(configuration.get(MERGE_BY_NAME, False))
     found = []
     for role in ("jobManager", "taskManager"):
-        own = _map(_map(_map(spec.get(role)).get("podTemplate")).get("spec"))
+        own = as_map(as_map(as_map(spec.get(role)).get("podTemplate")).get("spec"))
         pod = merge_pod_specs(shared, own, by_name=by_name)
         found += [f"{role} pods: {problem}" for problem in restricted_profile.violations(pod)]
     return found
@@ -168,9 +161,9 @@ def merge_pod_specs(base: Mapping[str, Any], override: Mapping[str, Any], *, by_
     """The operator's merge of the shared and a role's pod template, and the main container Flink adds
     when no template names one."""
     merged = _merge(base, override, by_name)
-    names = [_map(c).get("name") for c in _list(merged.get("containers"))]
+    names = [as_map(c).get("name") for c in as_list(merged.get("containers"))]
     if FLINK_MAIN_CONTAINER not in names:
-        merged["containers"] = [*_list(merged.get("containers")), {"name": FLINK_MAIN_CONTAINER}]
+        merged["containers"] = [*as_list(merged.get("containers")), {"name": FLINK_MAIN_CONTAINER}]
     return merged
 
 
@@ -183,8 +176,8 @@ def _merge(base: Any, override: Any, by_name: bool) -> Any:
         for key, value in override.items():
             merged[key] = _merge(base[key], value, by_name) if key in base else value
         return merged
-    items = [*_list(base), *_list(override)]
-    if not (_list(base) and _list(override) and all(isinstance(item, Mapping) for item in items)):
+    items = [*as_list(base), *as_list(override)]
+    if not (as_list(base) and as_list(override) and all(isinstance(item, Mapping) for item in items)):
         return override if override is not None else base
     if by_name and all("name" in item for item in items):
         by_key = {item["name"]: item for item in base}

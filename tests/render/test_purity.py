@@ -9,6 +9,7 @@ from tests.conftest import PROJECT_DIR
 
 PURE_MODULES = sorted((PROJECT_DIR / "components" / "render").glob("*.py")) + [
     PROJECT_DIR / "policy" / "guardrails.py",
+    PROJECT_DIR / "policy" / "properties.py",
     PROJECT_DIR / "policy" / "restricted_profile.py",
 ]
 FORBIDDEN_MODULES = {
