@@ -43,7 +43,7 @@ NetworkBaseline(
 ca = CertificateAuthority(
     "stack-ca",
     CertificateAuthorityArgs(
-        common_name=f"secure-flink {pulumi.get_stack()} CA",
+        common_name=names.authority_common_name(pulumi.get_stack(), "CA"),
         key=tls_settings.key,
         lifetime=tls_settings.ca_lifetime,
         rotation=tls_settings.rotation,
@@ -147,6 +147,7 @@ for deployment in settings.deployments:
                 proxy_image=ui_settings.proxy_image,
                 max_body_size=ui_settings.max_body_size,
                 key=tls_settings.key,
+                protocol=tls_settings.protocol,
                 lifetime=tls_settings.cert_lifetime,
                 rotation=tls_settings.rotation,
                 proxy_callers=callers,

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.render import tls_material
+from components.render import names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec, key_usages
 
 if TYPE_CHECKING:
@@ -102,13 +102,13 @@ def server_certificate(
     opts: pulumi.ResourceOptions,
     also_client: bool = False,
 ) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
-    """A new key and a CA-signed TLS server certificate for `dns_names` (the first is the common name);
+    """A new key and a CA-signed TLS server certificate for `dns_names` (the first that fits is the common name);
     `also_client` when its holder also presents it as a client (Flink's REST keystore under REST mTLS)."""
     return _signed_leaf(
         name,
         key_spec=key_spec,
         rotation=rotation,
-        common_name=dns_names[0],
+        common_name=names.certificate_common_name(dns_names),
         dns_names=dns_names,
         extended_usages=("server_auth", "client_auth") if also_client else ("server_auth",),
         ca_cert_pem=ca_cert_pem,

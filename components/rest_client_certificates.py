@@ -52,7 +52,7 @@ class RestClientCertificates(pulumi.ComponentResource):
         ca = CertificateAuthority(
             f"{name}-ca",
             CertificateAuthorityArgs(
-                common_name=f"secure-flink {pulumi.get_stack()} REST client CA",
+                common_name=names.authority_common_name(pulumi.get_stack(), "REST client CA"),
                 key=args.key,
                 lifetime=args.ca_lifetime,
                 rotation=args.rotation,

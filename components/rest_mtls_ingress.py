@@ -15,7 +15,7 @@ from components.certificate_authority import CertificateAuthority
 from components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
 from components.pki import server_tls_secret
 from components.render import exposure, names, tls_material
-from components.render.tls_policy import CertificateLifetime, KeySpec
+from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
 
 TYPE = "secureflink:index:RestMTLSIngress"
 
@@ -39,6 +39,8 @@ class RestMTLSIngressArgs:
     proxy_image: str
     max_body_size: str
     key: KeySpec
+    protocol: TlsProtocol
+    """The one protocol Flink's REST API speaks: what ingress-nginx must offer it."""
     lifetime: CertificateLifetime
     rotation: str
     proxy_callers: Sequence[Mapping[str, object]]
@@ -138,6 +140,9 @@ class RestMTLSIngress(pulumi.ComponentResource):
                         client_ca_secret=v[0],
                         upstream_ca_secret=v[1],
                         common_names=list(v[3]),
+                        protocol=args.protocol,
+                        key_algorithm=args.key.algorithm,
+                        max_body_size=args.max_body_size,
                     )
                 ),
             },

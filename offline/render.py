@@ -20,6 +20,7 @@ import yaml
 from offline import kubernetes_provider
 from offline.engine import Engine, Registration, RunResult
 from offline.stack_config import StackConfigError, load_stack_config
+from settings.model import ConfigError
 
 PLACEHOLDER = "[secret]"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -159,13 +160,18 @@ def resource_tree(result: RunResult) -> str:
 
 
 def write_render(result: RunResult, out: Path, show_secrets: bool) -> None:
+    """Both files, or neither: their text is made before either is written."""
     secrets = secret_strings(result)
     documents = [manifest(r) for r in kubernetes_objects(result)]
     if not show_secrets:
         documents = [redact(d, secrets) for d in documents]
+    files = {
+        "manifests.yaml": yaml.safe_dump_all(documents, sort_keys=False),
+        "outputs.json": json.dumps(stack_outputs(result, show_secrets), indent=2) + "\n",
+    }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "manifests.yaml").write_text(yaml.safe_dump_all(documents, sort_keys=False))
-    (out / "outputs.json").write_text(json.dumps(stack_outputs(result, show_secrets), indent=2) + "\n")
+    for name, text in files.items():
+        (out / name).write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = run_stack(args.stack)
-    except (StackConfigError, ValueError) as error:
+    except (StackConfigError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     write_render(result, args.out, args.show_secrets)

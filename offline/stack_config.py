@@ -42,17 +42,32 @@ def _encode(value: Any) -> str:
     return json.dumps(value)
 
 
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        raise StackConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+
+
 def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
-    project_file = yaml.safe_load((Path(project_dir) / "Pulumi.yaml").read_text())
+    project_file = _load_yaml(Path(project_dir) / "Pulumi.yaml")
     project = project_file["name"]
     declarations: dict[str, dict[str, Any]] = project_file.get("config") or {}
     stack_path = Path(project_dir) / f"Pulumi.{stack}.yaml"
     if not stack_path.exists():
         raise StackConfigError(f"no stack file {stack_path.name}: create it or pick a stack with STACK=<name>")
-    stack_values = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
+    stack_values = (_load_yaml(stack_path) or {}).get("config") or {}
     values: dict[str, str] = {}
     for full_key, value in stack_values.items():
-        namespace, _, key = full_key.rpartition(":")
+        namespace, _, key = str(full_key).rpartition(":")
+        if not namespace:
+            # The Pulumi CLI refuses such a key in a stack file; dropping it would hide a setting the user made.
+            raise StackConfigError(
+                f"{full_key} in {stack_path.name} has no namespace: write it as {project}:{full_key} "
+                f"(keys of this project) or <provider>:{full_key}"
+            )
         if namespace != project:
             values[full_key] = _encode(value)
             continue

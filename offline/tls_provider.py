@@ -18,14 +18,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
+# In the order Go writes a subject (crypto/x509/pkix Name.ToRDNSequence, which pulumi-tls uses): the CN
+# comes after O and OU, so RFC 2253 (what nginx's $ssl_client_s_dn prints, last RDN first) starts with it.
 SUBJECT_FIELDS = {
-    "commonName": NameOID.COMMON_NAME,
-    "organization": NameOID.ORGANIZATION_NAME,
-    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
     "country": NameOID.COUNTRY_NAME,
     "province": NameOID.STATE_OR_PROVINCE_NAME,
     "locality": NameOID.LOCALITY_NAME,
     "postalCode": NameOID.POSTAL_CODE,
+    "organization": NameOID.ORGANIZATION_NAME,
+    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "commonName": NameOID.COMMON_NAME,
     "serialNumber": NameOID.SERIAL_NUMBER,
     "emailAddress": NameOID.EMAIL_ADDRESS,
 }

@@ -122,6 +122,7 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
             "per host (<deployment>-api.<uiDomain>)",
             "pulumi config set uiDomain flink.example.com",
         )
+    _refuse_shared_namespaces(reader, raw, namespace, operator_namespace, controller_namespace)
     api_server_cidrs = read_api_server_cidrs(reader, raw["apiServerCidrs"])
     _require_api_server(reader, deployments, api_server_cidrs)
     if None in (
@@ -149,6 +150,37 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
         tls=tls,
         deployments=deployments,
     )
+
+
+def _refuse_shared_namespaces(
+    reader: Reader,
+    raw: Mapping[str, str | None],
+    namespace: str | None,
+    operator_namespace: str | None,
+    controller_namespace: str | None,
+) -> None:
+    """The namespace's NetworkPolicies admit the operator and the ingress controller by namespace: in Flink's own
+    namespace that would admit every pod there to the REST port, while the default deny cut the operator off."""
+    admitted = (
+        ("operatorNamespace", operator_namespace, "the operator"),
+        ("ingressControllerNamespace", controller_namespace, "the ingress controller"),
+    )
+    for key, other, who in admitted:
+        if namespace is not None and other == namespace:
+            reader.fail(
+                key,
+                raw[key],
+                f"equals namespace: the REST port would open to every pod of {namespace}, and its default-deny "
+                f"policies would cut {who} off; it needs a namespace of its own",
+                _own_namespace_hint(key, namespace),
+            )
+
+
+def _own_namespace_hint(key: str, namespace: str) -> str:
+    default = {"operatorNamespace": "flink-operator", "ingressControllerNamespace": "ingress-nginx"}[key]
+    if namespace != default:
+        return f"pulumi config set {key} {default}"
+    return "put Flink in a namespace of its own: pulumi config set namespace flink"
 
 
 def _require_api_server(

@@ -1,18 +1,25 @@
 """The `deployments` list of the stack config: one FlinkDeployment per item."""
 
+import math
+import posixpath
 import re
 from collections.abc import Mapping
 
-from components.render import flink_conf, names
+from components.render import names
 from components.render.flink_conf import RestAuthentication
 from components.render.flink_deployment import (
     CRD_FLINK_VERSIONS,
+    LOG_DIR,
+    MIN_JOB_MANAGER_MEMORY,
+    MIN_TASK_MANAGER_MEMORY,
     SUPPORTED_FLINK_VERSIONS,
     DeploymentMode,
     JobSpec,
     ProcessResources,
     UpgradeMode,
+    memory_bytes,
 )
+from settings.flink_options import check_deployment_options, read_flink_configuration
 from settings.model import DeploymentSettings
 from settings.network import read_egress
 from settings.reader import Reader, as_number, read_image, read_list, set_hint
@@ -53,6 +60,22 @@ DEFAULT_JOB_MANAGER = {"cpu": 1, "memory": "1600m", "replicas": 1}
 DEFAULT_TASK_MANAGER = {"cpu": 1, "memory": "1728m"}
 
 
+# ServiceAccounts that other workloads of a namespace run as.
+SHARED_ACCOUNTS = {
+    "default": "every pod that names no ServiceAccount runs as it",
+    "builder": "OpenShift creates it in every namespace for builds",
+    "deployer": "OpenShift creates it in every namespace for DeploymentConfigs",
+    "flink": "the operator's Helm chart creates it for every Flink pod of the namespace",
+}
+
+
+MIN_MEMORY = {"jobManager": MIN_JOB_MANAGER_MEMORY, "taskManager": MIN_TASK_MANAGER_MEMORY}
+
+
+MIN_CPU = 0.001
+"""One millicore, the smallest CPU amount Kubernetes expresses."""
+
+
 def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettings, ...] | None:
     items = read_list(
         reader,
@@ -72,19 +95,30 @@ def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettin
 
 
 def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> None:
-    """Names and ServiceAccounts are one per deployment (a repeated name repeats its default account too)."""
-    seen_names: set[str] = set()
+    """Names and ServiceAccounts are one per deployment (a repeated name repeats its default account too),
+    and no two deployments may derive the same object name (`a-rest` beside `a`, whose REST Service that is)."""
     seen_accounts: set[str] = set()
+    owners: dict[tuple[str, str], str] = {}
     for i, deployment in enumerate(parsed):
         if deployment is None:
             continue
-        if deployment.name in seen_names:
-            reader.fail(
-                f"deployments[{i}].name",
-                deployment.name,
-                "is used by an earlier deployment",
-                "give every deployment a unique name",
+        clash = next(
+            (
+                (kind, name, owners[(kind, name)])
+                for kind, derived in names.derived_names(deployment.name).items()
+                for name in derived
+                if (kind, name) in owners
+            ),
+            None,
+        )
+        if clash is not None:
+            kind, name, owner = clash
+            reason = (
+                "is used by an earlier deployment"
+                if owner == deployment.name
+                else f"derives the {kind} name {name}, which deployment {owner} also derives"
             )
+            reader.fail(f"deployments[{i}].name", deployment.name, reason, _unique_name_hint(deployment.name, owners))
         elif deployment.service_account in seen_accounts:
             reader.fail(
                 f"deployments[{i}].serviceAccount",
@@ -92,8 +126,23 @@ def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> 
                 "is used by an earlier deployment",
                 "give every deployment its own ServiceAccount, or leave the field out",
             )
-        seen_names.add(deployment.name)
         seen_accounts.add(deployment.service_account)
+        for kind, derived in names.derived_names(deployment.name).items():
+            for name in derived:
+                owners.setdefault((kind, name), deployment.name)
+
+
+def _unique_name_hint(name: str, owners: Mapping[tuple[str, str], str]) -> str:
+    """A rename that derives nothing already taken (object names are `<name>`, `<name>-rest`, `-ui`, `-api`,
+    `-taskmanager`, ...)."""
+    taken = {derived for _, derived in owners}
+    for suffix in range(2, 100):
+        candidate = f"{name[: names.MAX_DEPLOYMENT_NAME_LENGTH - 3]}-{suffix}"
+        if not any(n in taken for derived in names.derived_names(candidate).values() for n in derived):
+            return (
+                f"give every deployment a unique name that is not another's plus -rest, -ui or -api, e.g. {candidate}"
+            )
+    return "give every deployment a unique name that is not another's plus -rest, -ui or -api"
 
 
 def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | None:
@@ -119,6 +168,14 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
             "must be a DNS-1123 label (the stack creates this ServiceAccount)",
             set_hint(f"{key}.serviceAccount", "etl-flink"),
         )
+    elif account in SHARED_ACCOUNTS:
+        reader.fail(
+            f"{key}.serviceAccount",
+            account,
+            f"is shared: {SHARED_ACCOUNTS[account]}; the stack binds its Role to this account, so every pod "
+            "running as it would get the JobManager's API permissions",
+            f"remove the key (the stack creates {names.flink_service_account(name or 'etl')})",
+        )
     job_manager = _resources(
         reader, f"{key}.jobManager", item.get("jobManager", DEFAULT_JOB_MANAGER), DEFAULT_JOB_MANAGER
     )
@@ -126,7 +183,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         reader, f"{key}.taskManager", item.get("taskManager", DEFAULT_TASK_MANAGER), DEFAULT_TASK_MANAGER
     )
     job = _job(reader, f"{key}.job", item.get("job"))
-    configuration = _flink_configuration(reader, f"{key}.flinkConfiguration", item.get("flinkConfiguration", {}))
+    configuration = read_flink_configuration(reader, f"{key}.flinkConfiguration", item.get("flinkConfiguration", {}))
     mounts = _secret_mounts(reader, f"{key}.secretMounts", item.get("secretMounts", {}))
     rest_authentication = reader.enum(
         f"{key}.restAuthentication",
@@ -135,6 +192,8 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         set_hint(f"{key}.restAuthentication", "mtls"),
     )
     egress = read_egress(reader, f"{key}.egress", item.get("egress", []))
+    if len(reader.problems) == before:
+        check_deployment_options(reader, key, configuration, job=job, job_manager=job_manager)
     if len(reader.problems) > before:
         return None
     return DeploymentSettings(
@@ -176,17 +235,28 @@ def _resources(reader: Reader, key: str, value: object, defaults: Mapping[str, o
             set_hint(f"{key}.memory", str(defaults["memory"])),
         )
         return None
+    before = len(reader.problems)
     reader.unknown_fields(key, value, RESOURCE_FIELDS)
     merged = {**defaults, **value}
     cpu = as_number(merged["cpu"])
-    if cpu is None or cpu <= 0:
-        reader.fail(f"{key}.cpu", merged["cpu"], "must be a number above 0", set_hint(f"{key}.cpu", "1"))
+    if cpu is None or not math.isfinite(cpu) or cpu < MIN_CPU:
+        reader.fail(f"{key}.cpu", merged["cpu"], f"must be a number of at least {MIN_CPU}", set_hint(f"{key}.cpu", "1"))
     memory = merged["memory"]
-    if not isinstance(memory, str) or not MEMORY_SIZE.match(memory):
+    minimum = MIN_MEMORY[key.rsplit(".", 1)[-1]]
+    size = memory_bytes(memory) if isinstance(memory, str) and MEMORY_SIZE.match(memory) else None
+    if size is None:
         reader.fail(
             f"{key}.memory",
             memory,
             "must be a Flink memory size such as 1600m or 2g",
+            set_hint(f"{key}.memory", str(defaults["memory"])),
+        )
+    elif size < minimum:
+        reader.fail(
+            f"{key}.memory",
+            memory,
+            f"is below {minimum // 1024**2}m, the least that leaves a usable JVM heap after Flink's default "
+            "metaspace, overhead and framework memory",
             set_hint(f"{key}.memory", str(defaults["memory"])),
         )
     replicas = None
@@ -194,7 +264,7 @@ def _resources(reader: Reader, key: str, value: object, defaults: Mapping[str, o
         replicas = reader.integer(
             f"{key}.replicas", merged["replicas"], minimum=1, fix=set_hint(f"{key}.replicas", "1")
         )
-    if cpu is None or cpu <= 0 or not isinstance(memory, str) or not MEMORY_SIZE.match(memory):
+    if len(reader.problems) > before:
         return None
     return ProcessResources(cpu=cpu, memory=memory, replicas=replicas)
 
@@ -242,59 +312,70 @@ def _job(reader: Reader, key: str, value: object) -> JobSpec | None:
     return JobSpec(jar_uri=jar, parallelism=parallelism, upgrade_mode=upgrade, entry_class=entry, args=tuple(args))
 
 
-def _flink_configuration(reader: Reader, key: str, value: object) -> dict[str, str]:
-    if not isinstance(value, dict):
-        reader.fail(key, value, "must be a map of Flink option to value", set_hint(f"{key}.parallelism\\.default", "2"))
-        return {}
-    result: dict[str, str] = {}
-    for option, setting in value.items():
-        if option in flink_conf.REMOVED_KEYS:
-            reader.fail(
-                f"{key}.{option}",
-                setting,
-                "was removed in Flink 2.x and enables nothing; this stack already turns on internal and REST TLS",
-                "remove the key",
-            )
-        elif option in flink_conf.MANAGED_KEYS:
-            reader.fail(
-                f"{key}.{option}",
-                setting,
-                "is set by this stack (TLS material and its mounts)",
-                "remove the key; use tlsProtocol/keyAlgorithm for TLS and secretMounts to mount Secrets",
-            )
-        elif isinstance(setting, (dict, list)) or setting is None:
-            reader.fail(
-                f"{key}.{option}", setting, "must be a string, number or boolean", "write the value as a string"
-            )
-        else:
-            result[option] = str(setting).lower() if isinstance(setting, bool) else str(setting)
-    return result
+# Paths in a Flink pod that a Secret may not be mounted on, above or below: the stack's TLS mounts and log
+# volume, and the operator's configuration and pod-template volumes (Kubernetes refuses a mount path used
+# twice; a mount inside another mount shadows it or cannot be created in a read-only volume).
+RESERVED_MOUNTS = (
+    names.INTERNAL_TLS_MOUNT,
+    names.REST_TLS_MOUNT,
+    LOG_DIR,
+    "/opt/flink/conf",
+    "/opt/flink/pod-template",
+)
+# Flink names the volume `<secret>-volume`, which must be a DNS-1123 label.
+MAX_MOUNTED_SECRET_NAME_LENGTH = names.MAX_LABEL_LENGTH - len("-volume")
+
+
+def _overlaps(path: str, other: str) -> bool:
+    return path == other or path.startswith(other.rstrip("/") + "/") or other.startswith(path.rstrip("/") + "/")
+
+
+def _free_path(secret: str, taken: list[str]) -> str:
+    """A mount path for `secret` that overlaps none of `taken`."""
+    candidates = (f"{names.SECRETS_ROOT}/{secret}", f"/opt/flink/user-secrets/{secret}", f"/var/run/secrets/{secret}")
+    return next(path for path in candidates if not any(_overlaps(path, other) for other in taken))
 
 
 def _secret_mounts(reader: Reader, key: str, value: object) -> dict[str, str]:
+    example = set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka")
     if not isinstance(value, dict):
-        reader.fail(
-            key,
-            value,
-            "must be a map of Secret name to absolute mount path",
-            set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka"),
-        )
+        reader.fail(key, value, "must be a map of Secret name to absolute mount path", example)
         return {}
-    reserved = (names.INTERNAL_TLS_MOUNT, names.REST_TLS_MOUNT)
+    taken: dict[str, str] = {}
     for secret, path in value.items():
-        if (
-            not names.is_dns1123_label(str(secret))
-            or not isinstance(path, str)
-            or not path.startswith("/")
-            or "," in path
-            or ":" in path
-            or path in reserved
-        ):
+        item = f"{key}.{secret}"
+        if not names.is_dns1123_label(str(secret)) or len(str(secret)) > MAX_MOUNTED_SECRET_NAME_LENGTH:
             reader.fail(
-                f"{key}.{secret}",
+                item,
                 path,
-                "needs a DNS-1123 Secret name and an absolute path without ',' or ':' "
-                f"that is not one of this stack's own mounts ({', '.join(reserved)})",
-                set_hint(f"{key}.{secret}", "/opt/flink/secrets/kafka"),
+                f"needs a Secret name that is a DNS-1123 label of at most {MAX_MOUNTED_SECRET_NAME_LENGTH} characters "
+                "(Flink names its volume <secret>-volume)",
+                example,
+            )
+        elif not isinstance(path, str) or not path.startswith("/") or "," in path or ":" in path:
+            reader.fail(item, path, "must be an absolute path without ',' or ':'", example)
+        elif posixpath.normpath(path) != path or path.startswith("//"):
+            normalized = posixpath.normpath("/" + path.lstrip("/"))
+            occupied = [*RESERVED_MOUNTS, *taken]
+            clash = next((other for other in occupied if _overlaps(normalized, other)), None)
+            reader.fail(
+                item,
+                path,
+                "must be a normalized path (no trailing '/', no '.', '..' or empty segments)"
+                + (f"; normalized, it collides with {clash}" if clash else ""),
+                set_hint(item, _free_path(str(secret), occupied) if clash else normalized),
+            )
+        else:
+            clash = next((other for other in (*RESERVED_MOUNTS, *taken) if _overlaps(path, other)), None)
+            if clash is None:
+                taken[path] = str(secret)
+                continue
+            owner = f"the Secret {taken[clash]}" if clash in taken else "the stack or the operator"
+            reader.fail(
+                item,
+                path,
+                f"is, contains or lies inside {clash}, which {owner} mounts: Kubernetes refuses the pod "
+                "or the mounts shadow each other",
+                set_hint(item, _free_path(str(secret), [*RESERVED_MOUNTS, *taken])),
             )
     return {str(k): str(v) for k, v in value.items()}

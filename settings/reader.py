@@ -12,7 +12,15 @@ from settings.model import Problem
 E = TypeVar("E", bound=Enum)
 
 
-IMAGE_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+# The reference grammar of the distribution project (reference/regexp.go), as container runtimes parse it:
+# [registry[:port]/]path[:tag][@digest]. A registry has a '.' or a port or is localhost; only sha256 digests.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::(?P<tag>[\w][\w.-]{{0,127}}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+MAX_IMAGE_NAME_LENGTH = 255
 
 
 class Reader:
@@ -32,10 +40,11 @@ class Reader:
         self.fail(key, value, f"must be one of {allowed}", fix)
         return None
 
-    def integer(self, key: str, value: object, *, minimum: int, fix: str) -> int | None:
+    def integer(self, key: str, value: object, *, minimum: int, fix: str, maximum: int | None = None) -> int | None:
         parsed = as_int(value)
-        if parsed is None or parsed < minimum:
-            self.fail(key, value, f"must be a whole number >= {minimum}", fix)
+        if parsed is None or parsed < minimum or (maximum is not None and parsed > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            self.fail(key, value, f"must be a whole number {bounds}", fix)
             return None
         return parsed
 
@@ -105,10 +114,12 @@ def read_list(
 
 
 def read_image(reader: Reader, key: str, value: object) -> str | None:
+    match = IMAGE_REFERENCE.match(value) if isinstance(value, str) else None
+    name_length = len(value.split("@")[0].rsplit(":", 1)[0]) if isinstance(value, str) else 0
     pinned = (
-        isinstance(value, str)
-        and bool(IMAGE_REFERENCE.match(value))
-        and ("@sha256:" in value or (":" in value.rsplit("/", 1)[-1] and not value.endswith(":latest")))
+        match is not None
+        and name_length <= MAX_IMAGE_NAME_LENGTH
+        and (match.group("digest") is not None or match.group("tag") not in (None, "latest"))
     )
     if not pinned:
         reader.fail(

@@ -14,6 +14,10 @@ from components.render.tls_policy import (
 from settings.model import TlsSettings
 from settings.reader import Reader
 
+MAX_VALIDITY_HOURS = 175200
+"""20 years: longer lifetimes push certificate dates towards what X.509 tools and Python's dates overflow on."""
+DEFAULT_HOURS = {"caValidityHours": 43800, "certValidityHours": 8760, "certEarlyRenewalHours": 720}
+
 
 def read_tls(reader: Reader, raw: Mapping[str, str | None]) -> TlsSettings | None:
     before = len(reader.problems)
@@ -33,7 +37,9 @@ def read_tls(reader: Reader, raw: Mapping[str, str | None]) -> TlsSettings | Non
             "ecdsaCurve", curve, f"must be one of {', '.join(ECDSA_CURVES)}", "pulumi config set ecdsaCurve P256"
         )
     hours = {
-        key: reader.integer(key, raw[key], minimum=1, fix=f"pulumi config set {key} <hours>")
+        key: reader.integer(
+            key, raw[key], minimum=1, maximum=MAX_VALIDITY_HOURS, fix=f"pulumi config set {key} {DEFAULT_HOURS[key]}"
+        )
         for key in ("caValidityHours", "certValidityHours", "certEarlyRenewalHours")
     }
     _check_validity(reader, hours)
@@ -65,12 +71,14 @@ def _check_validity(reader: Reader, hours: Mapping[str, int | None]) -> None:
             cert,
             f"must be above certEarlyRenewalHours ({renewal}), "
             "or every certificate is due for renewal the moment it is issued",
-            f"pulumi config set certValidityHours {max(renewal * 12, 8760)}",
+            f"pulumi config set certValidityHours {min(max(renewal * 12, 8760), MAX_VALIDITY_HOURS)}"
+            if renewal < MAX_VALIDITY_HOURS
+            else "pulumi config set certEarlyRenewalHours 720",
         )
     if ca is not None and cert is not None and ca < cert:
         reader.fail(
             "caValidityHours",
             ca,
             f"must be at least certValidityHours ({cert}): a certificate cannot outlive the CA that signed it",
-            f"pulumi config set caValidityHours {cert * 5}",
+            f"pulumi config set caValidityHours {min(cert * 5, MAX_VALIDITY_HOURS)}",
         )

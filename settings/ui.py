@@ -116,8 +116,9 @@ def _user_password(reader: Reader, key: str, name: object, password: object, sec
 def _ui_domain(reader: Reader, domain: str | None, deployments: tuple[DeploymentSettings, ...]) -> str | None:
     if domain is None:
         return None
-    longest = max((len(d.name) for d in deployments), default=0)
-    if not DOMAIN.match(domain) or longest + 1 + len(domain) > 253:
+    # The longest host is a REST API host, `<deployment>-api.<uiDomain>`.
+    longest = max((len(names.rest_api_host(d.name, domain)) for d in deployments), default=0)
+    if not DOMAIN.match(domain) or longest > 253:
         reader.fail(
             "uiDomain",
             domain,

@@ -4,6 +4,8 @@ import re
 from enum import Enum
 
 from . import names
+from .nginx import CIPHERS as PROXY_CIPHERS
+from .tls_policy import KeyAlgorithm, TlsProtocol, openssl_tls12_suites
 
 ROUTE_API_VERSION = "route.openshift.io/v1"
 INGRESS_NGINX = "nginx.ingress.kubernetes.io"
@@ -41,20 +43,43 @@ def route_spec(*, service: str, host: str | None, termination: Termination, ca_p
     return spec
 
 
-def ingress_annotations(*, namespace: str, service: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
-    """ingress-nginx: HTTPS to the proxy with its certificate verified, HTTPS-only for clients.
+# What our own nginx proxies accept (components/render/nginx.py serves exactly these).
+PROXY_PROTOCOLS = (TlsProtocol.TLS_1_2, TlsProtocol.TLS_1_3)
 
-    The controller does not verify a backend unless asked (proxy-ssl-verify is off by default);
-    `proxy-ssl-secret` carries the CA (key ca.crt) and `proxy-ssl-name` a SAN of the proxy certificate.
+
+def _upstream_tls(
+    *, ca_secret: str, server_name: str, protocols: tuple[TlsProtocol, ...], ciphers: str
+) -> dict[str, str]:
+    """ingress-nginx's hop to an HTTPS backend, every setting written out.
+
+    The controller does not verify a backend unless asked (proxy-ssl-verify defaults to off), and its
+    defaults for the rest do not fit a strict backend: proxy-ssl-protocols defaults to TLSv1.2 alone and
+    proxy-ssl-ciphers to OpenSSL's DEFAULT (controller v1.14, internal/ingress/annotations/proxyssl).
+    Flink under REST mTLS speaks only the configured protocol, so a left-out protocols annotation is a 502.
+    `proxy-ssl-secret` carries the CA (key ca.crt), and `proxy-ssl-name` the SAN to verify.
     """
     return {
         f"{INGRESS_NGINX}/backend-protocol": "HTTPS",
-        f"{INGRESS_NGINX}/force-ssl-redirect": "true",
-        f"{INGRESS_NGINX}/proxy-ssl-secret": f"{namespace}/{tls_secret}",
+        f"{INGRESS_NGINX}/proxy-ssl-secret": ca_secret,
         f"{INGRESS_NGINX}/proxy-ssl-verify": "on",
         f"{INGRESS_NGINX}/proxy-ssl-verify-depth": "2",
-        f"{INGRESS_NGINX}/proxy-ssl-name": names.proxy_dns_names(service, namespace, None)[2],
+        f"{INGRESS_NGINX}/proxy-ssl-name": server_name,
         f"{INGRESS_NGINX}/proxy-ssl-server-name": "on",
+        f"{INGRESS_NGINX}/proxy-ssl-protocols": " ".join(p.value for p in protocols),
+        f"{INGRESS_NGINX}/proxy-ssl-ciphers": ciphers,
+    }
+
+
+def ingress_annotations(*, namespace: str, service: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
+    """ingress-nginx: HTTPS to the proxy with its certificate verified, HTTPS-only for clients."""
+    return {
+        **_upstream_tls(
+            ca_secret=f"{namespace}/{tls_secret}",
+            server_name=names.proxy_dns_names(service, namespace, None)[2],
+            protocols=PROXY_PROTOCOLS,
+            ciphers=PROXY_CIPHERS,
+        ),
+        f"{INGRESS_NGINX}/force-ssl-redirect": "true",
         f"{INGRESS_NGINX}/proxy-body-size": max_body_size,
     }
 
@@ -73,30 +98,50 @@ def ingress_spec(
     return {"ingressClassName": ingress_class, "tls": [tls], "rules": [rule]}
 
 
+# The controller refuses an `auth-tls-match-cn` that does not begin with the characters `CN=` (v1.14,
+# parser.CommonNameAnnotationValidator), so `^` cannot come first, and RE2 (which it compiles the rest
+# with) has no lookbehind. A first alternative that can never match (`CN=` then "no character") keeps
+# the prefix; the second alternative is anchored at both ends.
+NEVER_MATCHES = r"CN=[^\s\S]"
+
+
 def client_cn_pattern(common_names: list[str]) -> str:
-    """`auth-tls-match-cn` value: exactly the listed CNs (ingress-nginx matches it against the client's subject DN)."""
+    """`auth-tls-match-cn` value: exactly the listed CNs. ingress-nginx searches the client's subject DN
+    (RFC 2253 order, `CN=<cn>,O=secure-flink`: the CN, the last RDN, comes first) for it unanchored, so
+    the pattern anchors both ends itself."""
     alternatives = "|".join(re.escape(name) for name in sorted(common_names))
-    return f"CN=({alternatives})(,|$)"
+    return f"{NEVER_MATCHES}|^CN=({alternatives})(,|$)"
 
 
 def rest_mtls_ingress_annotations(
-    *, namespace: str, deployment: str, client_ca_secret: str, upstream_ca_secret: str, common_names: list[str]
+    *,
+    namespace: str,
+    deployment: str,
+    client_ca_secret: str,
+    upstream_ca_secret: str,
+    common_names: list[str],
+    protocol: TlsProtocol,
+    key_algorithm: KeyAlgorithm,
+    max_body_size: str,
 ) -> dict[str, str]:
     """ingress-nginx: client certificates required, signed by the client CA and on the allow-list of
     CNs (a removed client's certificate stays valid until it expires, so the CN list is what retires it);
-    HTTPS to Flink's REST Service with its certificate verified."""
+    HTTPS to Flink's REST Service with its certificate verified, over the one protocol Flink speaks."""
     return {
         f"{INGRESS_NGINX}/auth-tls-secret": f"{namespace}/{client_ca_secret}",
         f"{INGRESS_NGINX}/auth-tls-verify-client": "on",
         f"{INGRESS_NGINX}/auth-tls-verify-depth": "1",
         f"{INGRESS_NGINX}/auth-tls-match-cn": client_cn_pattern(common_names),
-        f"{INGRESS_NGINX}/backend-protocol": "HTTPS",
+        f"{INGRESS_NGINX}/auth-tls-pass-certificate-to-upstream": "false",
+        **_upstream_tls(
+            ca_secret=f"{namespace}/{upstream_ca_secret}",
+            server_name=names.rest_dns_names(deployment, namespace)[3],
+            protocols=(protocol,),
+            ciphers=":".join(openssl_tls12_suites(key_algorithm)),
+        ),
         f"{INGRESS_NGINX}/force-ssl-redirect": "true",
-        f"{INGRESS_NGINX}/proxy-ssl-secret": f"{namespace}/{upstream_ca_secret}",
-        f"{INGRESS_NGINX}/proxy-ssl-verify": "on",
-        f"{INGRESS_NGINX}/proxy-ssl-verify-depth": "2",
-        f"{INGRESS_NGINX}/proxy-ssl-name": names.rest_dns_names(deployment, namespace)[3],
-        f"{INGRESS_NGINX}/proxy-ssl-server-name": "on",
+        # The controller's default is 1m; jars are uploaded through this Ingress.
+        f"{INGRESS_NGINX}/proxy-body-size": max_body_size,
     }
 
 

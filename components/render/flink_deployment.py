@@ -1,5 +1,6 @@
 """The FlinkDeployment custom resource (flink.apache.org/v1beta1, operator 1.15) as a plain dict."""
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -67,6 +68,29 @@ class JobSpec:
     upgrade_mode: UpgradeMode = UpgradeMode.STATELESS
     entry_class: str | None = None
     args: tuple[str, ...] = field(default_factory=tuple)
+
+
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
+_BINARY_UNITS = {"": 0, "b": 0, "k": 1, "kb": 1, "m": 2, "mb": 2, "g": 3, "gb": 3, "t": 4, "tb": 4}
+
+
+def memory_bytes(memory: str) -> int | None:
+    """Bytes of a `resource.memory` value as the operator reads it (FlinkConfigBuilder.parseResourceMemoryString):
+    Flink's MemorySize (whole numbers, binary units: 2g = 2 GiB) first, else a Kubernetes quantity, upper-cased
+    (1.5g = 1.5 GB, decimal). None when neither reads it."""
+    match = _MEMORY.fullmatch(memory.strip().lower())
+    if match is None or match.group(2) not in _BINARY_UNITS:
+        return None
+    number, unit = match.groups()
+    if "." not in number:
+        return int(number) * 1024 ** _BINARY_UNITS[unit]
+    return int(float(number) * 1000 ** _BINARY_UNITS[unit])
+
+
+# Flink 2.2 with its default memory options refuses a JobManager process below 577 MiB and a TaskManager
+# process below about 1000 MiB (measured with its BashJavaUtils); the floors leave the JVM a usable heap.
+MIN_JOB_MANAGER_MEMORY = 768 * 1024**2
+MIN_TASK_MANAGER_MEMORY = 1024 * 1024**2
 
 
 def pod_template(*, assign_uid: bool, mount_api_token: bool) -> dict[str, object]:

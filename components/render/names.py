@@ -160,3 +160,36 @@ def rest_api_service(deployment: str) -> str:
 
 def rest_api_host(deployment: str, domain: str) -> str:
     return f"{deployment}-api.{domain}"
+
+
+def derived_names(deployment: str) -> dict[str, tuple[str, ...]]:
+    """Per kind, the names of a namespace's objects that a deployment's name decides: the operator's and
+    Flink's (JobManager Deployment and Services, standalone TaskManager Deployment, configuration, pod
+    template and HA ConfigMaps) and the stack's own (proxy Services, Ingresses and Routes). Two deployments
+    of one namespace must not share any; whether an object exists depends on other settings, so every
+    name a deployment may ever use counts."""
+    return {
+        "Service": (deployment, rest_service(deployment), ui_service(deployment), rest_api_service(deployment)),
+        "Deployment": (deployment, f"{deployment}-taskmanager"),
+        "ConfigMap": (f"flink-config-{deployment}", f"pod-template-{deployment}", f"{deployment}-cluster-config-map"),
+        "Ingress or Route": (ui_service(deployment), rest_api_service(deployment)),
+    }
+
+
+MAX_COMMON_NAME_LENGTH = 64
+"""RFC 5280's upper bound for a certificate's CN; SANs carry the full names."""
+
+
+def certificate_common_name(dns_names: list[str]) -> str:
+    """The CN of a certificate for `dns_names`: the first name that fits in a CN, else the first label of the
+    first name (a label is at most 63 characters). Clients verify the SANs, which keep every full name."""
+    fitting = [name for name in dns_names if len(name) <= MAX_COMMON_NAME_LENGTH]
+    return fitting[0] if fitting else dns_names[0].split(".", 1)[0]
+
+
+def authority_common_name(stack: str, purpose: str) -> str:
+    """`secure-flink <stack> <purpose>`, the stack name shortened to keep it within a CN (stack names may be
+    longer than a CN holds)."""
+    room = MAX_COMMON_NAME_LENGTH - len(f"secure-flink  {purpose}")
+    shown = stack if len(stack) <= room else stack[: room - 3] + "..."
+    return f"secure-flink {shown} {purpose}"

@@ -8,14 +8,9 @@ its own ServiceAccount with only the calls its pods make, and no token at all wh
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .flink_conf import HighAvailability, high_availability
 from .flink_deployment import DeploymentMode
 
-# `high-availability.type` in Flink 1.20 and 2.x; `high-availability` is its deprecated name. Both
-# accept the short name or the factory class.
-HA_KEYS = ("high-availability.type", "high-availability")
-KUBERNETES_HA_VALUES = frozenset(
-    {"kubernetes", "org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory"}
-)
 READ = ["get", "list", "watch"]
 
 
@@ -34,7 +29,7 @@ class ApiAccess:
 
 
 def uses_kubernetes_ha(flink_configuration: Mapping[str, str]) -> bool:
-    return any(flink_configuration.get(key, "").strip() in KUBERNETES_HA_VALUES for key in HA_KEYS)
+    return high_availability(flink_configuration) is HighAvailability.KUBERNETES
 
 
 def api_access(mode: DeploymentMode, flink_configuration: Mapping[str, str]) -> ApiAccess:

@@ -42,6 +42,19 @@ def jsse_cipher_suites(key_algorithm: KeyAlgorithm, protocol: TlsProtocol) -> tu
     return _TLS12_SUITES[key_algorithm]
 
 
+# The same TLS 1.2 suites in OpenSSL's names, for the nginx that calls Flink (ingress-nginx proxy-ssl-ciphers).
+_OPENSSL_TLS12_SUITES = {
+    KeyAlgorithm.RSA: ("ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256"),
+    KeyAlgorithm.ECDSA: ("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+}
+
+
+def openssl_tls12_suites(key_algorithm: KeyAlgorithm) -> tuple[str, ...]:
+    """The TLS 1.2 suites of `jsse_cipher_suites` in OpenSSL names. TLS 1.3 suites are not set through
+    an OpenSSL cipher list (nginx's `*_ciphers` directives govern TLS 1.2 and below only)."""
+    return _OPENSSL_TLS12_SUITES[key_algorithm]
+
+
 def key_usages(key_algorithm: KeyAlgorithm, *extended: str) -> list[str]:
     """pulumi-tls `allowed_uses` for a leaf: RSA keys also encipher, EC keys only sign."""
     base = ["digital_signature"]

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from offline.engine import RunResult
 from tests.conftest import require_tool
+from tests.integration.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
 
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
 SECRET = "kubernetes:core/v1:Secret"
@@ -233,37 +234,13 @@ def rest_get(
     timeout: float = 5,
     identity: tuple[Path, Path] | None = None,
 ) -> str:
-    """GET over HTTPS to 127.0.0.1, verifying the certificate against `ca_file` for `server_name`,
-    presenting `identity` (certificate, key) when given."""
-    context = tls_context(ca_file, cert=identity[0] if identity else None, key=identity[1] if identity else None)
-    with (
-        socket.create_connection((LOOPBACK, port), timeout=timeout) as raw,
-        context.wrap_socket(raw, server_hostname=server_name) as tls,
-    ):
-        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
-        response = b""
-        while chunk := tls.recv(65536):
-            response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    status = int(head.split()[1])
+    """The body of a GET over HTTPS to 127.0.0.1, verified against `ca_file` for `server_name`, presenting
+    `identity` (certificate, key) when given; ValueError unless 200."""
+    request = f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode()
+    status, _, body = exchange(port, ca_file, server_name, request, identity=identity, timeout=timeout)
     if status != 200:
         raise ValueError(f"HTTP {status}")
-    if b"transfer-encoding: chunked" in head.lower():
-        body = unchunk(body)
     return body.decode()
-
-
-def unchunk(body: bytes) -> bytes:
-    """The payload of an HTTP/1.1 chunked body."""
-    out = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out += rest[:size]
-        body = rest[size + 2 :]
-    return out
 
 
 def plain_http(port: int, path: str) -> tuple[int, bytes]:
@@ -301,3 +278,38 @@ def write_pem_identity(pkcs12_data: bytes, password: str, directory: Path, stem:
         )
     )
     return cert, key
+
+
+def use_pod_rest_identity(cluster: LocalFlinkCluster, directory: Path) -> tuple[Path, Path]:
+    """Poll REST as the pods' own CLI does: with the REST keystore's certificate (a client identity under REST
+    mTLS, ignored otherwise); returns its PEM files."""
+    conf = cluster.configuration
+    cluster.client_identity = write_pem_identity(
+        Path(conf["security.ssl.rest.keystore"]).read_bytes(),
+        conf["security.ssl.rest.keystore-password"],
+        directory,
+        "pod",
+    )
+    return cluster.client_identity
+
+
+@contextlib.contextmanager
+def running_jobmanager(result: RunResult, deployment: str, workdir: Path) -> Iterator[tuple[LocalFlinkCluster, Path]]:
+    """The rendered deployment's JobManager, polled as its pods would, until its REST API answers; yields the
+    cluster and the stack CA's file (`workdir`/ca.crt); stops it at exit."""
+    ca_file = workdir / "ca.crt"
+    ca_file.write_text(result.outputs["caCertificate"])
+    cluster = LocalFlinkCluster.from_render(result, deployment, workdir)
+    use_pod_rest_identity(cluster, workdir)
+    cluster.start("jobmanager", "jm")
+    try:
+        cluster.wait_for_taskmanagers(0, ca_file, _rest_name(result, deployment))
+        yield cluster, ca_file
+    finally:
+        cluster.stop()
+
+
+def _rest_name(result: RunResult, deployment: str) -> str:
+    """The REST certificate's cluster-local name, as proxies verify it."""
+    (flink,) = [r for r in result.by_type(FLINK_DEPLOYMENT) if r.name == deployment]
+    return f"{deployment}-rest.{flink.inputs['metadata']['namespace']}.svc"

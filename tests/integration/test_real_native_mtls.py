@@ -15,7 +15,7 @@ import pytest
 
 from components.render import names
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, require_flink, rest_get, write_pem_identity
+from tests.integration.local_flink import require_flink, rest_get, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
 from tests.integration.tls_probe import handshake
@@ -55,23 +55,8 @@ def flink(renders, tmp_path_factory):
     _, current = renders
     require_flink("REST mTLS is proven on a real Flink JobManager")
     workdir = tmp_path_factory.mktemp("native-mtls")
-    ca_file = workdir / "ca.crt"
-    ca_file.write_text(current.outputs["caCertificate"])
-    cluster = LocalFlinkCluster.from_render(current, DEPLOYMENT, workdir)
-    conf = cluster.configuration
-    # Polling as the pods' own REST clients do: with the REST keystore.
-    cluster.client_identity = write_pem_identity(
-        Path(conf["security.ssl.rest.keystore"]).read_bytes(),
-        conf["security.ssl.rest.keystore-password"],
-        workdir,
-        "pod",
-    )
-    cluster.start("jobmanager", "jm")
-    try:
-        cluster.wait_for_taskmanagers(0, ca_file, REST_NAME)
+    with running_jobmanager(current, DEPLOYMENT, workdir) as (cluster, ca_file):
         yield cluster, ca_file, workdir
-    finally:
-        cluster.stop()
 
 
 def direct(flink, identity: tuple[Path, Path] | None) -> dict:

@@ -7,8 +7,6 @@ them off). Its proxy serves under /adhoc/ because the dev stack's Ingress has no
 import base64
 import io
 import json
-import socket
-import ssl
 import subprocess
 import zipfile
 from pathlib import Path
@@ -17,8 +15,9 @@ import pytest
 
 from components.render import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
+from tests.integration.https_client import exchange, request_bytes
 from tests.integration.https_upstream import https_upstream
-from tests.integration.local_flink import LocalFlinkCluster, require_flink, unchunk, write_pem_identity
+from tests.integration.local_flink import require_flink, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
 
@@ -26,7 +25,6 @@ pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
 PREFIX = f"/{DEPLOYMENT}"
 PROXY_NAME = names.proxy_dns_names(names.ui_service(DEPLOYMENT), "flink", None)[2]
-REST_NAME = names.rest_dns_names(DEPLOYMENT, "flink")[2]
 NGINX_WHY = "the proxy is proven on real nginx"
 SSLYZE = PROJECT_DIR / ".cache" / "sslyze" / "bin" / "sslyze"
 
@@ -44,31 +42,12 @@ class Proxy:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        lines = [
-            f"{method} {path} HTTP/1.1",
-            f"Host: {PROXY_NAME}",
-            "Connection: close",
-            f"Content-Length: {len(body)}",
-        ]
+        headers = dict(headers or {})
         if credentials:
-            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-            lines.append(f"Authorization: Basic {token}")
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        with (
-            socket.create_connection(("127.0.0.1", self.port), timeout=60) as raw,
-            context.wrap_socket(raw, server_hostname=PROXY_NAME) as tls,
-        ):
-            tls.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            response = b""
-            while chunk := tls.recv(1 << 16):
-                response += chunk
-        head, _, payload = response.partition(b"\r\n\r\n")
-        status_line, *header_lines = head.decode().split("\r\n")
-        response_headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
-        if response_headers.get("transfer-encoding") == "chunked":
-            payload = unchunk(payload)
-        return int(status_line.split()[1]), response_headers, payload
+            headers["Authorization"] = (
+                "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            )
+        return exchange(self.port, self.ca_file, PROXY_NAME, request_bytes(method, path, PROXY_NAME, body, headers))
 
     def get(self, path: str, credentials: tuple[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         return self.request("GET", path, credentials=credentials)
@@ -86,16 +65,8 @@ def rendered():
 @pytest.fixture(scope="module")
 def flink(rendered, tmp_path_factory):
     require_flink("the proxy is proven in front of a real Flink REST endpoint")
-    workdir = tmp_path_factory.mktemp("flink-ui")
-    ca_file = workdir / "ca.crt"
-    ca_file.write_text(rendered.outputs["caCertificate"])
-    cluster = LocalFlinkCluster.from_render(rendered, DEPLOYMENT, workdir)
-    cluster.start("jobmanager", "jm")
-    try:
-        cluster.wait_for_taskmanagers(0, ca_file, REST_NAME)
+    with running_jobmanager(rendered, DEPLOYMENT, tmp_path_factory.mktemp("flink-ui")) as (cluster, _):
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module")

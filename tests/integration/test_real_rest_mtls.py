@@ -4,24 +4,20 @@ Two `pulumi up`s of the ocp stack: the first issues certificates to ci-bot and a
 removes alice. Flink and the proxy run from the second render; alice keeps her (still valid) files.
 """
 
-import datetime
 import json
-import socket
-import ssl
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from components.render import names
 from components.render.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink, unchunk
+from tests.integration.client_certificates import forged_identity, issued_identity
+from tests.integration.https_client import exchange
+from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
 from tests.integration.writer_job import writer_job_jar
@@ -67,66 +63,9 @@ def gateway(renders, tmp_path_factory):
 
 
 def get(port: int, ca_file: Path, path: str, identity: tuple[Path, Path] | None = None) -> tuple[int, bytes]:
-    context = ssl.create_default_context(cafile=str(ca_file))
-    if identity:
-        context.load_cert_chain(str(identity[0]), str(identity[1]))
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=HOST) as tls,
-    ):
-        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-        response = b""
-        while chunk := tls.recv(1 << 16):
-            response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in head.lower():
-        body = unchunk(body)
-    return int(head.split()[1]), body
-
-
-def issued_identity(result, client: str, directory: Path) -> tuple[Path, Path]:
-    bundle = result.outputs["restClients"][client]
-    cert, key = directory / f"{client}.crt", directory / f"{client}.key"
-    cert.write_text(bundle["certificate"])
-    key.write_text(bundle["privateKey"])
-    return cert, key
-
-
-def forged_identity(
-    result, directory: Path, stem: str, *, usage, expired: bool = False, own_ca: bool = False
-) -> tuple[Path, Path]:
-    """A certificate signed by the stack's client CA key (or a CA of its own), with the given usage and age."""
-    (ca_key_resource,) = [r for r in result.resources if r.name == "rest-clients-ca-key"]
-    issuer_key = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        if own_ca
-        else serialization.load_pem_private_key(ca_key_resource.outputs["privateKeyPem"].encode(), None)
-    )
-    issuer = x509.load_pem_x509_certificate(result.outputs["restClientCaCertificate"].encode()).subject
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.UTC)
-    start, end = (
-        (now - datetime.timedelta(days=10), now - datetime.timedelta(days=1))
-        if expired
-        else (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, stem)]))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .sign(issuer_key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / f"{stem}.crt", directory / f"{stem}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
+    status, _, body = exchange(port, ca_file, HOST, request, identity=identity, timeout=10)
+    return status, body
 
 
 def test_an_issued_client_gets_flinks_json(gateway, renders):
