@@ -49,13 +49,13 @@ ca = CertificateAuthority(
         rotation=tls_settings.rotation,
     ),
 )
-FlinkOperatorTrust(
-    "operator-trust",
-    FlinkOperatorTrustArgs(
-        operator_namespace=settings.operator_namespace,
-        ca=ca,
+# Signs the operator's client certificate and nothing else: what every deployment under REST mTLS admits.
+operator_ca = CertificateAuthority(
+    "operator-client-ca",
+    CertificateAuthorityArgs(
+        common_name=names.authority_common_name(pulumi.get_stack(), "operator client CA"),
         key=tls_settings.key,
-        lifetime=tls_settings.cert_lifetime,
+        lifetime=tls_settings.ca_lifetime,
         rotation=tls_settings.rotation,
     ),
 )
@@ -80,27 +80,49 @@ callers = proxy_callers(exposure, settings.ingress_controller_namespace)
 ui_urls: dict[str, pulumi.Output[str]] = {}
 rest_urls: dict[str, pulumi.Output[str]] = {}
 generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
-for deployment in settings.deployments:
-    # Under REST mTLS every caller of Flink's REST API presents a certificate the stack issues it.
-    rest_callers = [
-        *([UI_PROXY] if ui_settings.enabled else []),
-        *([rest_api_caller] if rest_clients is not None else []),
-    ]
-    flink_tls = FlinkInternalTLS(
+# Under REST mTLS every caller of Flink's REST API presents a certificate the stack issues it.
+rest_callers = [
+    *([UI_PROXY] if ui_settings.enabled else []),
+    *([rest_api_caller] if rest_clients is not None else []),
+]
+tls_by_deployment = {
+    deployment.name: FlinkInternalTLS(
         f"{deployment.name}-tls",
         FlinkInternalTLSArgs(
             deployment_name=deployment.name,
             namespace=settings.namespace,
-            ca=ca,
             key=tls_settings.key,
             protocol=tls_settings.protocol,
+            ca_lifetime=tls_settings.ca_lifetime,
             lifetime=tls_settings.cert_lifetime,
             rotation=tls_settings.rotation,
             rest_authentication=deployment.rest_authentication,
             rest_client_identities=rest_callers,
+            rest_caller_ca_pems=[operator_ca.cert_pem],
             rest_allowed_certificates=list(rest_clients.certificates.values()) if rest_clients is not None else [],
         ),
     )
+    for deployment in settings.deployments
+}
+FlinkOperatorTrust(
+    "operator-trust",
+    FlinkOperatorTrustArgs(
+        operator_namespace=settings.operator_namespace,
+        client_ca=operator_ca,
+        rest_ca_pems={name: flink_tls.rest_ca_pem for name, flink_tls in tls_by_deployment.items()},
+        key=tls_settings.key,
+        lifetime=tls_settings.cert_lifetime,
+        rotation=tls_settings.rotation,
+    ),
+)
+for index, deployment in enumerate(settings.deployments):
+    if not deployment.rest_authentication_set:
+        pulumi.log.warn(
+            f"deployments[{index}] ({deployment.name}) does not set restAuthentication, so Flink's REST API requires "
+            "client certificates (mtls, the default). A stack created while tls was the default restarts this "
+            "cluster on this update; set restAuthentication to mtls to confirm, or to tls to keep the old mode."
+        )
+    flink_tls = tls_by_deployment[deployment.name]
     identities = flink_tls.rest_client_identities
     flink = SecureFlinkDeployment(
         deployment.name,
@@ -187,6 +209,7 @@ for deployment in settings.deployments:
 pulumi.export("caCertificate", ca.cert_pem)
 pulumi.export("platform", settings.platform.value)
 pulumi.export("restEndpoints", {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments})
+pulumi.export("restCaCertificates", {name: flink_tls.rest_ca_pem for name, flink_tls in tls_by_deployment.items()})
 if rest_urls:
     pulumi.export("restUrls", rest_urls)
     first_client = settings.rest_clients[0]

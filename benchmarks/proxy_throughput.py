@@ -18,7 +18,7 @@ import time
 
 from components.render.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster
+from tests.integration.local_flink import LocalFlinkCluster, rest_ca_file
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
 
@@ -46,14 +46,19 @@ def run(seconds: int, connections: int) -> list[dict[str, object]]:
     require_tool("wrk", "the benchmark drives load with wrk")
     nginx = require_tool("nginx", "the benchmark measures the real proxy")
     runner = StackRunner("dev")
+    # wrk presents no client certificate, so direct requests need Flink's REST API under REST TLS (the proxy's
+    # hop to Flink then carries no client certificate either), and the proxy the one a Route reaches (behind
+    # an Ingress it requires the controller's certificate): reencrypt, without a host, serves /<deployment>/.
+    for item in runner.values["deployments"]:
+        item["restAuthentication"] = "tls"
+    runner.values.update(platform="openshift", uiRouteTermination="reencrypt")
     first = runner.up()
     rows: list[dict[str, object]] = []
     with scratch_dir() as flink_dir:
         cluster = LocalFlinkCluster.from_render(first, DEPLOYMENT, flink_dir)
         cluster.start("jobmanager", "jm")
         try:
-            ca_file = flink_dir / "ca.crt"
-            ca_file.write_text(first.outputs["caCertificate"])
+            ca_file = rest_ca_file(first, DEPLOYMENT, flink_dir)
             cluster.wait_for_taskmanagers(0, ca_file, f"{DEPLOYMENT}-rest.flink.svc")
             direct_url = f"https://127.0.0.1:{cluster.rest_port}/overview"
             wrk(direct_url, seconds, connections)  # JIT warm-up, not reported

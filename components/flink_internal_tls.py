@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.certificate_authority import CertificateAuthority
+from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
 from components.pki import client_certificate, private_key, server_certificate
 from components.render import names, tls_material
 from components.render.flink_conf import RestAuthentication, tls_flink_configuration
@@ -28,18 +28,20 @@ class FlinkInternalTLSArgs:
     deployment_name: str
     """The FlinkDeployment (cluster id) this material belongs to; it fixes the REST Service's DNS names."""
     namespace: str
-    ca: CertificateAuthority
-    """Signs the REST certificate. Internal trust never involves it."""
     key: KeySpec
     protocol: TlsProtocol
+    ca_lifetime: CertificateLifetime
+    """Of the deployment's REST CA."""
     lifetime: CertificateLifetime
     rotation: str
     """A new value re-issues keys, certificates and store passwords."""
-    rest_authentication: RestAuthentication = RestAuthentication.TLS
+    rest_authentication: RestAuthentication = RestAuthentication.MTLS
     rest_client_identities: Sequence[str] = ()
     """Callers of the REST API that need a client certificate under REST mTLS (e.g. `ui-proxy`)."""
+    rest_caller_ca_pems: Sequence[pulumi.Input[str]] = ()
+    """CAs that each sign only callers of every deployment (the operator's client CA): REST mTLS admits them."""
     rest_allowed_certificates: Sequence[pulumi.Input[str]] = ()
-    """Certificates (PEM) from outside the stack CA that REST mTLS admits one by one: the issued REST clients'."""
+    """Certificates (PEM) from outside the deployment that REST mTLS admits one by one: the issued REST clients'."""
 
 
 class FlinkInternalTLS(pulumi.ComponentResource):
@@ -47,8 +49,10 @@ class FlinkInternalTLS(pulumi.ComponentResource):
 
     - internal mTLS: a key and a dedicated self-signed certificate; keystore and a truststore that
       trusts only that certificate, so no other deployment's material can join this cluster;
-    - REST TLS: a key and a CA-signed certificate for every name of the REST Service; keystore and
-      a CA truststore for REST clients inside the pods;
+    - REST TLS: a REST CA of the deployment's own, and from it a key and certificate for every name of
+      the REST Service, and under REST mTLS the client identities of its callers; keystore and a
+      truststore that admits this deployment's callers only (and the operator's CA, and the issued
+      REST clients one by one), so no identity issued for another deployment gets in;
     - a random password per store pair, and Secrets for the stores and the passwords.
 
     Keystores are encoded deterministically (components/render/keystores.py): unchanged keys,
@@ -61,7 +65,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
     secret_mounts: pulumi.Output[dict[str, str]]
     """Secret name -> mount path, for `kubernetes.secrets`."""
     rest_ca_pem: pulumi.Output[str]
-    """The CA that signed the REST certificate: what REST clients trust."""
+    """The deployment's REST CA, which signed its REST certificate: what its REST clients trust."""
     rest_client_identities: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
     """Caller -> (certificate PEM, key PEM (secret)) to present to this REST API under REST mTLS."""
 
@@ -70,8 +74,18 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = names.labels(args.deployment_name, "flink-tls")
         internal_secret, internal_password = self._internal(name, args, labels, child)
-        self.rest_client_identities = self._identities(name, args, child)
-        rest_secret, rest_password = self._rest(name, args, labels, child)
+        rest_ca = CertificateAuthority(
+            f"{name}-rest-ca",
+            CertificateAuthorityArgs(
+                common_name=names.authority_common_name(args.deployment_name, "REST CA"),
+                key=args.key,
+                lifetime=args.ca_lifetime,
+                rotation=args.rotation,
+            ),
+            opts=child,
+        )
+        self.rest_client_identities = self._identities(name, args, rest_ca, child)
+        rest_secret, rest_password = self._rest(name, args, rest_ca, labels, child)
         k8s.core.v1.Secret(
             f"{name}-passwords",
             metadata={"namespace": args.namespace, "labels": labels},
@@ -97,7 +111,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         self.secret_mounts = pulumi.Output.all(internal_secret.metadata.name, rest_secret.metadata.name).apply(
             lambda n: {n[0]: names.INTERNAL_TLS_MOUNT, n[1]: names.REST_TLS_MOUNT}
         )
-        self.rest_ca_pem = args.ca.cert_pem
+        self.rest_ca_pem = rest_ca.cert_pem
         self.register_outputs(
             {
                 "flink_configuration": self.flink_configuration,
@@ -137,7 +151,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
 
     @staticmethod
     def _identities(
-        name: str, args: FlinkInternalTLSArgs, child: pulumi.ResourceOptions
+        name: str, args: FlinkInternalTLSArgs, rest_ca: CertificateAuthority, child: pulumi.ResourceOptions
     ) -> dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]:
         if args.rest_authentication is not RestAuthentication.MTLS:
             return {}
@@ -148,8 +162,8 @@ class FlinkInternalTLS(pulumi.ComponentResource):
                 key_spec=args.key,
                 rotation=args.rotation,
                 common_name=f"{args.deployment_name}-{caller}",
-                ca_cert_pem=args.ca.cert_pem,
-                ca_private_key_pem=args.ca.private_key_pem,
+                ca_cert_pem=rest_ca.cert_pem,
+                ca_private_key_pem=rest_ca.private_key_pem,
                 lifetime=args.lifetime,
                 opts=child,
             )
@@ -157,20 +171,26 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         return identities
 
     def _rest(
-        self, name: str, args: FlinkInternalTLSArgs, labels: dict[str, str], child: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: FlinkInternalTLSArgs,
+        rest_ca: CertificateAuthority,
+        labels: dict[str, str],
+        child: pulumi.ResourceOptions,
     ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
-        """The REST endpoint's server identity, signed by the stack CA for every name of its Service.
-        Under REST mTLS, pods present it as their client certificate too, and the truststore admits the
-        stack CA's certificates plus exactly the allowed ones."""
+        """The REST endpoint's server identity, signed by the deployment's REST CA for every name of its
+        Service. Under REST mTLS, pods present it as their client certificate too, and the truststore
+        admits what the REST CA and the caller CAs signed, plus exactly the allowed certificates."""
         mtls = args.rest_authentication is RestAuthentication.MTLS
-        allowed = list(args.rest_allowed_certificates)
+        allowed = list(args.rest_allowed_certificates) if mtls else []
+        caller_cas = list(args.rest_caller_ca_pems) if mtls else []
         key, cert = server_certificate(
             f"{name}-rest",
             key_spec=args.key,
             rotation=args.rotation,
             dns_names=names.rest_dns_names(args.deployment_name, args.namespace),
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
+            ca_cert_pem=rest_ca.cert_pem,
+            ca_private_key_pem=rest_ca.private_key_pem,
             lifetime=args.lifetime,
             opts=child,
             also_client=mtls,
@@ -182,7 +202,12 @@ class FlinkInternalTLS(pulumi.ComponentResource):
             metadata={"namespace": args.namespace, "labels": labels},
             type="Opaque",
             data=pulumi.Output.all(
-                key.private_key_pem, cert.cert_pem, args.ca.cert_pem, password.result, pulumi.Output.all(*allowed)
+                key.private_key_pem,
+                cert.cert_pem,
+                rest_ca.cert_pem,
+                password.result,
+                pulumi.Output.all(*caller_cas),
+                pulumi.Output.all(*allowed),
             ).apply(
                 lambda v: tls_material.rest_tls_files(
                     key_pem=v[0],
@@ -190,7 +215,8 @@ class FlinkInternalTLS(pulumi.ComponentResource):
                     ca_pem=v[2],
                     password=v[3],
                     alias=alias,
-                    allowed_client_pems=list(v[4]) if mtls else [],
+                    caller_ca_pems=list(v[4]),
+                    allowed_client_pems=list(v[5]),
                 )
             ),
             opts=child,

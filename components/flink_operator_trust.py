@@ -1,5 +1,6 @@
 """FlinkOperatorTrust: what the Flink Kubernetes Operator needs to call REST endpoints over TLS."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -17,8 +18,10 @@ TYPE = "secureflink:index:FlinkOperatorTrust"
 @dataclass(frozen=True, kw_only=True)
 class FlinkOperatorTrustArgs:
     operator_namespace: str
-    ca: CertificateAuthority
-    """The CA that signs every REST certificate of the stack, and the operator's client certificate."""
+    client_ca: CertificateAuthority
+    """Signs the operator's client certificate and nothing else: every deployment under REST mTLS trusts it."""
+    rest_ca_pems: Mapping[str, pulumi.Input[str]]
+    """Deployment -> its REST CA: what the operator verifies each REST endpoint against."""
     key: KeySpec
     lifetime: CertificateLifetime
     rotation: str
@@ -27,9 +30,11 @@ class FlinkOperatorTrustArgs:
 class FlinkOperatorTrust(pulumi.ComponentResource):
     """Creates, in the operator's namespace, the two Secrets the operator's Helm chart mounts with `tls.create=true`:
 
-    - `flink-operator-cert`: `truststore.jks` trusting the stack CA, and `keystore.jks` with the
-      operator's own client certificate, which it presents to deployments with REST mTLS (the chart's
-      fixed file names; the content is PKCS12, which Java's keystore loader detects);
+    - `flink-operator-cert`: `truststore.jks` trusting every deployment's REST CA, and `keystore.jks` with
+      the operator's own client certificate, which it presents to deployments with REST mTLS (the chart's
+      fixed file names; the content is PKCS12, which Java's keystore loader detects). The operator reads
+      both files whenever it opens a REST client (AbstractFlinkService.getOperatorRestConfig), so a new
+      deployment's CA reaches it once the kubelet has updated the mounted Secret;
     - `operator-certificate-password`: its password (`OPERATOR_KEYSTORE_PASSWORD`, which the operator
       also uses as the truststore password).
 
@@ -51,8 +56,8 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             key_spec=args.key,
             rotation=args.rotation,
             common_name="flink-kubernetes-operator",
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
+            ca_cert_pem=args.client_ca.cert_pem,
+            ca_private_key_pem=args.client_ca.private_key_pem,
             lifetime=args.lifetime,
             opts=child,
         )
@@ -61,10 +66,14 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             metadata={"name": names.OPERATOR_TLS_SECRET, "namespace": args.operator_namespace, "labels": labels},
             type="Opaque",
             data=pulumi.Output.all(
-                args.ca.cert_pem, password.result, client_key.private_key_pem, client_cert.cert_pem
+                pulumi.Output.all(**args.rest_ca_pems),
+                password.result,
+                client_key.private_key_pem,
+                client_cert.cert_pem,
+                args.client_ca.cert_pem,
             ).apply(
                 lambda v: tls_material.operator_tls_files(
-                    ca_pem=v[0], password=v[1], client_key_pem=v[2], client_cert_pem=v[3]
+                    rest_ca_pems=v[0], password=v[1], client_key_pem=v[2], client_cert_pem=v[3], client_ca_pem=v[4]
                 )
             ),
             opts=child,

@@ -1,6 +1,9 @@
 """FlinkRestProxy: the hardened nginx proxy in front of one Flink REST Service, and how it is exposed.
 
-Shared by SecureFlinkUI (basic auth) and RestMTLSIngress on OpenShift (client certificates).
+Shared by SecureFlinkUI (basic auth) and RestMTLSIngress on OpenShift (client certificates). Behind an
+ingress-nginx Ingress the proxy also requires the controller's own client certificate, issued here, so that
+nothing but the controller can send it a request; OpenShift's router presents none (a Route has no field for
+one: passthrough forwards the client's TLS, reencrypt opens TLS without a client certificate).
 """
 
 from collections.abc import Mapping, Sequence
@@ -10,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import server_tls_secret
+from components.pki import client_certificate, server_tls_secret
 from components.render import exposure, names, tls_material
 from components.render.network_policy import proxy_policy
 from components.render.nginx import ProxyConfig, nginx_conf
@@ -103,7 +106,10 @@ class FlinkRestProxy(pulumi.ComponentResource):
         )
         htpasswd_name = self._htpasswd_secret(name, args, metadata, child)
         identity_name = self._identity_secret(name, args, metadata, child)
-        config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata, data=_config_files(args), opts=child)
+        ingress_caller = self._ingress_caller(name, args, metadata, child)
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config", metadata=metadata, data=_config_files(args, ingress_caller), opts=child
+        )
         workload = pulumi.Output.all(
             config.metadata.name, tls_secret.metadata.name, htpasswd_name, identity_name
         ).apply(
@@ -142,8 +148,41 @@ class FlinkRestProxy(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.url = self._expose(name, args, tls_secret, metadata, child)
+        if ingress_caller is None:
+            self.url = self._route(name, args, metadata, child)
+        else:
+            self.url = self._ingress(name, args, tls_secret, ingress_caller, metadata, child)
         self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _ingress_caller(
+        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> "IngressCaller | None":
+        """The client certificate ingress-nginx presents to this proxy (a client-auth certificate of the stack
+        CA, which no Flink deployment trusts), in the Secret its `proxy-ssl-secret` names, with the stack CA
+        the controller verifies the proxy against."""
+        if args.exposure is not exposure.Exposure.INGRESS:
+            return None
+        key, cert = client_certificate(
+            f"{name}-ingress-client",
+            key_spec=args.key,
+            rotation=args.rotation,
+            common_name=f"{args.service_name}-ingress",
+            ca_cert_pem=args.ca.cert_pem,
+            ca_private_key_pem=args.ca.private_key_pem,
+            lifetime=args.lifetime,
+            opts=child,
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-ingress-identity",
+            metadata=metadata,
+            type="Opaque",
+            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
+                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
+            ),
+            opts=child,
+        )
+        return IngressCaller(certificate_pem=cert.cert_pem, secret_name=secret.metadata.name)
 
     @staticmethod
     def _identity_secret(
@@ -181,40 +220,43 @@ class FlinkRestProxy(pulumi.ComponentResource):
         return secret.metadata.name
 
     @staticmethod
-    def _expose(
+    def _route(
+        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        route = k8s.apiextensions.CustomResource(
+            f"{name}-route",
+            api_version=exposure.ROUTE_API_VERSION,
+            kind="Route",
+            metadata={**metadata, "name": args.service_name},
+            spec=pulumi.Output.from_input(args.ca.cert_pem).apply(
+                lambda ca: exposure.route_spec(
+                    service=args.service_name, host=args.host, termination=args.route_termination, ca_pem=ca
+                )
+            ),
+            opts=child,
+        )
+        # OpenShift writes the host it assigned back into spec.host.
+        return route.spec.apply(lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{args.path_prefix}")
+
+    @staticmethod
+    def _ingress(
         name: str,
         args: FlinkRestProxyArgs,
         tls_secret: k8s.core.v1.Secret,
+        ingress_caller: "IngressCaller",
         metadata: dict,
         child: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
-        if args.exposure is exposure.Exposure.ROUTE:
-            route = k8s.apiextensions.CustomResource(
-                f"{name}-route",
-                api_version=exposure.ROUTE_API_VERSION,
-                kind="Route",
-                metadata={**metadata, "name": args.service_name},
-                spec=pulumi.Output.from_input(args.ca.cert_pem).apply(
-                    lambda ca: exposure.route_spec(
-                        service=args.service_name, host=args.host, termination=args.route_termination, ca_pem=ca
-                    )
-                ),
-                opts=child,
-            )
-            # OpenShift writes the host it assigned back into spec.host.
-            return route.spec.apply(
-                lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{args.path_prefix}"
-            )
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata={
                 **metadata,
                 "name": args.service_name,
-                "annotations": tls_secret.metadata.name.apply(
+                "annotations": ingress_caller.secret_name.apply(
                     lambda secret: exposure.ingress_annotations(
                         namespace=args.namespace,
                         service=args.service_name,
-                        tls_secret=secret,
+                        identity_secret=secret,
                         max_body_size=args.max_body_size,
                     )
                 ),
@@ -244,15 +286,25 @@ def _ingress_address(status: object) -> str:
     return "<ingress address>"
 
 
-def _config_files(args: FlinkRestProxyArgs) -> pulumi.Output[dict[str, str]]:
+@dataclass(frozen=True)
+class IngressCaller:
+    certificate_pem: pulumi.Output[str]
+    secret_name: pulumi.Output[str]
+
+
+def _config_files(args: FlinkRestProxyArgs, ingress_caller: IngressCaller | None) -> pulumi.Output[dict[str, str]]:
     """nginx.conf and the CAs it names; all public (the htpasswd and the TLS key are Secrets)."""
-    client_auth = args.auth if isinstance(args.auth, ClientCertificateAuth) else None
-    inputs = pulumi.Output.all(
-        args.flink_rest_ca_pem,
-        client_auth.client_ca_pem if client_auth else None,
-        pulumi.Output.from_input(client_auth.fingerprints) if client_auth else [],
+    if isinstance(args.auth, ClientCertificateAuth):
+        callers = pulumi.Output.all(args.auth.client_ca_pem, pulumi.Output.from_input(args.auth.fingerprints))
+    elif ingress_caller is not None:
+        callers = pulumi.Output.all(
+            args.ca.cert_pem, ingress_caller.certificate_pem.apply(lambda pem: [tls_material.sha1_fingerprint(pem)])
+        )
+    else:
+        callers = pulumi.Output.all(None, [])
+    return pulumi.Output.all(args.flink_rest_ca_pem, callers).apply(
+        lambda v: _render_config(args, v[0], v[1][0], tuple(v[1][1]))
     )
-    return inputs.apply(lambda v: _render_config(args, v[0], v[1], tuple(v[2])))
 
 
 def _render_config(
@@ -267,7 +319,7 @@ def _render_config(
         upstream_port=names.REST_PORT,
         upstream_server_name=upstream,
         upstream_trusted_ca=f"{names.PROXY_CONFIG_MOUNT}/{names.UPSTREAM_CA_FILE}",
-        htpasswd_file=None if client_ca else f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}",
+        htpasswd_file=f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}" if isinstance(args.auth, BasicAuth) else None,
         client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if client_ca else None,
         allowed_client_fingerprints=tuple(sorted(fingerprints)),
         max_body_size=args.max_body_size,

@@ -187,7 +187,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
     mounts = _secret_mounts(reader, f"{key}.secretMounts", item.get("secretMounts", {}))
     rest_authentication = reader.enum(
         f"{key}.restAuthentication",
-        item.get("restAuthentication", "tls"),
+        item.get("restAuthentication", RestAuthentication.MTLS.value),
         RestAuthentication,
         set_hint(f"{key}.restAuthentication", "mtls"),
     )
@@ -208,6 +208,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         flink_configuration=configuration,
         secret_mounts=mounts,
         rest_authentication=rest_authentication,
+        rest_authentication_set="restAuthentication" in item,
         egress=egress,
     )
 

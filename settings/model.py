@@ -63,8 +63,10 @@ class DeploymentSettings:
     flink_configuration: Mapping[str, str] = field(default_factory=dict)
     secret_mounts: Mapping[str, str] = field(default_factory=dict)
     """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
-    rest_authentication: RestAuthentication = RestAuthentication.TLS
-    """`mtls`: Flink's REST API itself requires client certificates (an allow-list of exact ones)."""
+    rest_authentication: RestAuthentication = RestAuthentication.MTLS
+    """`mtls`: Flink's REST API itself requires client certificates, from the callers the stack issued them to."""
+    rest_authentication_set: bool = True
+    """False when the stack config leaves `restAuthentication` to its default."""
     egress: tuple[EgressRule, ...] = ()
     """Where the jobs may connect besides their own cluster and DNS (sources, sinks, object storage)."""
 

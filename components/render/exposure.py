@@ -70,11 +70,13 @@ def _upstream_tls(
     }
 
 
-def ingress_annotations(*, namespace: str, service: str, tls_secret: str, max_body_size: str) -> dict[str, str]:
-    """ingress-nginx: HTTPS to the proxy with its certificate verified, HTTPS-only for clients."""
+def ingress_annotations(*, namespace: str, service: str, identity_secret: str, max_body_size: str) -> dict[str, str]:
+    """ingress-nginx: HTTPS to the proxy with its certificate verified and the controller's own client certificate
+    presented (`identity_secret`: `tls.crt`, `tls.key`, and the CA that signed the proxy as `ca.crt`),
+    HTTPS-only for clients."""
     return {
         **_upstream_tls(
-            ca_secret=f"{namespace}/{tls_secret}",
+            ca_secret=f"{namespace}/{identity_secret}",
             server_name=names.proxy_dns_names(service, namespace, None)[2],
             protocols=PROXY_PROTOCOLS,
             ciphers=PROXY_CIPHERS,

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .names import REST_PORT
+
 API_VERSION = "flink.apache.org/v1beta1"
 KIND = "FlinkDeployment"
 
@@ -35,6 +37,8 @@ MAIN_CONTAINER = "flink-main-container"
 # The `flink` user and group of the official image, which owns /opt/flink.
 FLINK_UID = 9999
 LOG_DIR = "/opt/flink/log"
+# As the operator's own probe: wait as long as the JobManager takes (the operator watches the deployment).
+STARTUP_PROBE_FAILURES = 2**31 - 1
 
 
 class DeploymentMode(str, Enum):
@@ -129,6 +133,33 @@ def pod_template(*, assign_uid: bool, mount_api_token: bool) -> dict[str, object
     }
 
 
+def jobmanager_pod_template() -> dict[str, object]:
+    """What the JobManager pod adds to `pod_template`: a startup probe that only connects to the REST port.
+
+    The operator otherwise gives the JobManager an HTTP startup probe of `/config` on that port
+    (jm-deployment.startup.probe.enabled, FlinkUtils.addStartupProbe, only when the container has none).
+    Flink answers the kubelet's plain HTTP with a redirect to HTTPS, which the kubelet follows without a
+    client certificate: under REST mTLS the handshake fails, the probe never passes, and the JobManager
+    never becomes ready. A TCP connection shows the same thing, the REST server listening, without one.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "spec": {
+            "containers": [
+                {
+                    "name": MAIN_CONTAINER,
+                    "startupProbe": {
+                        "tcpSocket": {"port": REST_PORT},
+                        "periodSeconds": 1,
+                        "failureThreshold": STARTUP_PROBE_FAILURES,
+                    },
+                }
+            ]
+        },
+    }
+
+
 def _resources(process: ProcessResources) -> dict[str, object]:
     spec: dict[str, object] = {"resource": {"cpu": process.cpu, "memory": process.memory}}
     if process.replicas is not None:
@@ -169,7 +200,7 @@ def flink_deployment_spec(
         "serviceAccount": service_account,
         "flinkConfiguration": dict(sorted(flink_configuration.items())),
         "podTemplate": pod_template,
-        "jobManager": _resources(job_manager),
+        "jobManager": {**_resources(job_manager), "podTemplate": jobmanager_pod_template()},
         "taskManager": _resources(task_manager),
     }
     if job is not None:

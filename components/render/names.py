@@ -187,9 +187,9 @@ def certificate_common_name(dns_names: list[str]) -> str:
     return fitting[0] if fitting else dns_names[0].split(".", 1)[0]
 
 
-def authority_common_name(stack: str, purpose: str) -> str:
-    """`secure-flink <stack> <purpose>`, the stack name shortened to keep it within a CN (stack names may be
-    longer than a CN holds)."""
+def authority_common_name(scope: str, purpose: str) -> str:
+    """`secure-flink <scope> <purpose>` (a stack or a deployment), the scope shortened to keep it within a CN
+    (stack names may be longer than a CN holds)."""
     room = MAX_COMMON_NAME_LENGTH - len(f"secure-flink  {purpose}")
-    shown = stack if len(stack) <= room else stack[: room - 3] + "..."
+    shown = scope if len(scope) <= room else scope[: room - 3] + "..."
     return f"secure-flink {shown} {purpose}"

@@ -4,15 +4,17 @@ Built for nginx-unprivileged: an arbitrary non-root UID on a read-only root file
 and every temp path live in `temp_dir`. Every field is validated before it is interpolated: no value can
 end a directive or open a block.
 
-Exactly one way to authenticate clients:
-- basic auth (`htpasswd_file`): unauthenticated callers see 401 everywhere except the health path and, in
-  prefix mode, the `/<name>` -> `/<name>/` redirect (which reveals only the prefix the Route already
-  publishes); authenticated requests outside the prefix get 404 and are never proxied.
-- client certificates (`client_ca_file` + `allowed_client_fingerprints`): every location but the health path
-  answers 400 unless the client presented a certificate that verified against `client_ca_file` (nginx itself
-  answers 400 on every path, health included, to a certificate that fails verification), then 403 unless the
-  certificate's SHA-1 fingerprint is on the allow-list; only then is the request served (404 outside the
-  prefix) or proxied. The allow-list exists because a removed client's certificate verifies until it expires.
+Two checks, at least one of them on:
+- client certificates (`client_ca_file` + `allowed_client_fingerprints`), who may send a request at all: a REST
+  client, or the ingress controller in front of the UI. Every location but the health path answers 400 unless
+  the caller presented a certificate that verified against `client_ca_file` (nginx itself answers 400 on every
+  path, health included, to a certificate that fails verification), then 403 unless the certificate's SHA-1
+  fingerprint is on the allow-list. The allow-list exists because a removed client's certificate verifies
+  until it expires.
+- basic auth (`htpasswd_file`), who the user is: unauthenticated requests see 401 everywhere except the health
+  path and, in prefix mode, the `/<name>` -> `/<name>/` redirect (which reveals only the prefix the Route
+  already publishes).
+Only then is a request served (404 outside the prefix) or proxied.
 
 Either way the proxy can present its own client certificate to Flink (`upstream_client_certificate`), for a
 REST API that itself requires mTLS.
@@ -61,7 +63,7 @@ class ProxyConfig:
     upstream_trusted_ca: str
     """Path of the CA PEM that signed Flink's REST certificate: the only CA the proxy trusts upstream."""
     htpasswd_file: str | None = None
-    """Basic-auth mode: path of the htpasswd file. Exactly one of this and `client_ca_file`."""
+    """Basic auth: path of the htpasswd file."""
     client_ca_file: str | None = None
     """Client-certificate mode: path of the PEM bundle of the CA(s) that sign client certificates (leaf + CA only)."""
     allowed_client_fingerprints: tuple[str, ...] = ()
@@ -125,13 +127,12 @@ def _fingerprints_problem(value: object) -> str | None:
 def _combination_problem(config: ProxyConfig) -> str | None:
     """Why the fields, each valid alone, do not make one authentication mode and one upstream identity."""
     basic, certificates = config.htpasswd_file is not None, config.client_ca_file is not None
-    if basic == certificates:
-        state = "both are set" if basic else "neither is set"
-        return f"ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set, not both: {state}"
+    if not basic and not certificates:
+        return "ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set: neither is set"
     if certificates and not config.allowed_client_fingerprints:
         return "ProxyConfig.allowed_client_fingerprints must list at least one fingerprint with client_ca_file"
-    if basic and config.allowed_client_fingerprints:
-        return "ProxyConfig.allowed_client_fingerprints must be empty in basic-auth mode (htpasswd_file)"
+    if not certificates and config.allowed_client_fingerprints:
+        return "ProxyConfig.allowed_client_fingerprints must be empty without client_ca_file"
     if (config.upstream_client_certificate is None) != (config.upstream_client_key is None):
         missing = "upstream_client_key" if config.upstream_client_key is None else "upstream_client_certificate"
         return f"ProxyConfig.{missing} must be set together with the other upstream client field"
@@ -174,16 +175,19 @@ def _http(config: ProxyConfig) -> list[str]:
 
 
 def _log_format(config: ProxyConfig) -> str:
-    if config.client_ca_file is None:
-        return (
-            'log_format proxy \'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-            '$request_time "$http_user_agent"\';'
-        )
     # The fingerprint is who called (what the allow-list names); the verify result is why a 400 was sent,
-    # which the error log only says at level info.
+    # which the error log only says at level info. With basic auth the user is named too.
+    user = "$remote_user" if config.htpasswd_file is not None else "$ssl_client_fingerprint"
+    caller = ""
+    if config.client_ca_file is not None:
+        caller = (
+            ' "$ssl_client_verify"'
+            if config.htpasswd_file is None
+            else ' "$ssl_client_fingerprint" "$ssl_client_verify"'
+        )
     return (
-        'log_format proxy \'$remote_addr - $ssl_client_fingerprint [$time_local] "$request" $status $body_bytes_sent '
-        '$request_time "$http_user_agent" "$ssl_client_verify"\';'
+        f'log_format proxy \'$remote_addr - {user} [$time_local] "$request" $status $body_bytes_sent '
+        f'$request_time "$http_user_agent"{caller}\';'
     )
 
 
@@ -220,9 +224,11 @@ def _server(config: ProxyConfig) -> list[str]:
 
 
 def _client_auth(config: ProxyConfig) -> list[str]:
+    basic = ['auth_basic "Flink";', f"auth_basic_user_file {config.htpasswd_file};"] if config.htpasswd_file else []
     if config.client_ca_file is None:
-        return ['auth_basic "Flink";', f"auth_basic_user_file {config.htpasswd_file};"]
+        return basic
     return [
+        *basic,
         f"ssl_client_certificate {config.client_ca_file};",
         "# optional, not on: `on` refuses a request without a certificate on every path, the health probe's too.",
         "# A certificate that fails verification still gets 400 from nginx on every path; every location but",
@@ -235,7 +241,7 @@ def _client_auth(config: ProxyConfig) -> list[str]:
 
 def _health(config: ProxyConfig) -> list[str]:
     body = ["access_log off;", "default_type text/plain;", 'return 200 "ok";']
-    return body if config.client_ca_file is not None else ["auth_basic off;", *body]
+    return body if config.htpasswd_file is None else ["auth_basic off;", *body]
 
 
 def _client_checks(config: ProxyConfig) -> list[str]:

@@ -1,7 +1,7 @@
 """Secret payloads holding TLS material, as the files Flink and its clients read."""
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -32,18 +32,31 @@ def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str
 
 
 def rest_tls_files(
-    *, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str, allowed_client_pems: Sequence[str] = ()
+    *,
+    key_pem: str,
+    cert_pem: str,
+    ca_pem: str,
+    password: str,
+    alias: str,
+    caller_ca_pems: Sequence[str] = (),
+    allowed_client_pems: Sequence[str] = (),
 ) -> dict[str, str]:
-    """REST TLS files (Secret `data`): server keystore with its chain, truststore, the CA in PEM.
+    """REST TLS files (Secret `data`): server keystore with its chain, truststore, the deployment's REST CA in PEM.
 
-    The truststore holds the stack CA: REST clients in the pods verify the server with it, and under
-    REST mTLS it admits the stack's own callers (operator, proxies, the pods' CLI), all CA-signed. It
-    must be a CA, not their leaves: Java's key manager presents a client certificate only when its
-    issuer is among the CAs the server advertises. `allowed_client_pems` (issued REST clients, from
-    their own CA) are trusted one by one, so a removed client's certificate no longer gets in.
+    The truststore holds the deployment's own REST CA (`ca_pem`): REST clients in the pods verify the server
+    with it, and under REST mTLS it admits the callers it issued (the pods' CLI, the proxies, the ingress),
+    and nothing issued for another deployment. `caller_ca_pems` are CAs of callers from outside the
+    deployment that sign nothing else (the operator's). They must be CAs, not leaves: Java's key manager
+    presents a client certificate only when its issuer is among the CAs the server advertises.
+    `allowed_client_pems` (issued REST clients, from their own CA) are trusted one by one, so a removed
+    client's certificate no longer gets in.
     """
-    trusted = [ca_pem, *allowed_client_pems]
-    aliases = ["ca", *(f"client-{i}" for i in range(len(allowed_client_pems)))]
+    trusted = [ca_pem, *caller_ca_pems, *allowed_client_pems]
+    aliases = [
+        "ca",
+        *(f"caller-ca-{i}" for i in range(len(caller_ca_pems))),
+        *(f"client-{i}" for i in range(len(allowed_client_pems))),
+    ]
     return {
         names.KEYSTORE_FILE: b64(
             java_keystore(
@@ -57,17 +70,25 @@ def rest_tls_files(
     }
 
 
-def operator_tls_files(*, ca_pem: str, password: str, client_key_pem: str, client_cert_pem: str) -> dict[str, str]:
-    """The operator's truststore, and its keystore for deployments with REST mTLS. The Helm chart mounts
-    them as truststore.jks and keystore.jks; Java's JKS loader reads the PKCS12 inside too."""
+def operator_tls_files(
+    *, rest_ca_pems: Mapping[str, str], password: str, client_key_pem: str, client_cert_pem: str, client_ca_pem: str
+) -> dict[str, str]:
+    """The operator's truststore (every deployment's REST CA, by deployment name), and its keystore for
+    deployments with REST mTLS (its identity and the CA that signed it). The Helm chart mounts them as
+    truststore.jks and keystore.jks; Java's JKS loader reads the PKCS12 inside too."""
+    deployments = sorted(rest_ca_pems)
     return {
         "truststore.jks": b64(
-            java_truststore(trusted_certificate_pems=[ca_pem], password=password, aliases=["secure-flink-ca"])
+            java_truststore(
+                trusted_certificate_pems=[rest_ca_pems[d] for d in deployments],
+                password=password,
+                aliases=[f"{d}-rest-ca" for d in deployments],
+            )
         ),
         "keystore.jks": b64(
             java_keystore(
                 private_key_pem=client_key_pem,
-                certificate_chain_pems=[client_cert_pem, ca_pem],
+                certificate_chain_pems=[client_cert_pem, client_ca_pem],
                 password=password,
                 alias="flink-operator",
             )

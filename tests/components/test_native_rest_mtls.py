@@ -1,4 +1,5 @@
-"""Flink-native REST mTLS (`restAuthentication: mtls`): the settings it writes and the identities it hands out."""
+"""Flink-native REST mTLS (`restAuthentication: mtls`, the default): the settings it writes, the identities it
+hands out, and the trust each deployment keeps to itself. The fixture sets `adhoc` to mtls and `etl` to tls."""
 
 import base64
 
@@ -16,10 +17,10 @@ DOMAIN = "flink.example.com"
 
 
 def with_mtls(values: dict, deployment: str = "adhoc") -> list[dict]:
+    """`deployment` under REST mTLS, the others under REST TLS."""
     deployments = values["deployments"]
     for item in deployments:
-        if item["name"] == deployment:
-            item["restAuthentication"] = "mtls"
+        item["restAuthentication"] = "mtls" if item["name"] == deployment else "tls"
     return deployments
 
 
@@ -55,14 +56,36 @@ def test_only_the_mtls_deployment_requires_client_certificates(mtls):
     assert "security.ssl.rest.authentication-enabled" not in flink_conf(result, "etl")
 
 
-def test_the_rest_truststore_holds_the_stack_ca_and_exactly_the_issued_clients(mtls):
+def rest_ca(result, deployment: str) -> x509.Certificate:
+    return pem_cert(result.outputs["restCaCertificates"][deployment])
+
+
+def operator_ca(result) -> x509.Certificate:
+    return pem_cert(
+        one(result, "operator-client-ca-cert", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"]
+    )
+
+
+def test_the_rest_truststore_holds_the_deployments_ca_the_operators_and_exactly_the_issued_clients(mtls):
     _, result = mtls
-    ca = pem_cert(result.outputs["caCertificate"])
     issued = pem_cert(result.outputs["restClients"]["ci-bot"]["certificate"])
-    assert rest_truststore(result, "adhoc") == [ca, issued]
+    assert rest_truststore(result, "adhoc") == [rest_ca(result, "adhoc"), operator_ca(result), issued]
     client_ca = pem_cert(result.outputs["restClientCaCertificate"])
     assert client_ca not in rest_truststore(result, "adhoc"), "the client CA would admit removed clients too"
-    assert rest_truststore(result, "etl") == [ca], "the TLS-only deployment trusts the CA alone"
+    stack_ca = pem_cert(result.outputs["caCertificate"])
+    assert stack_ca not in rest_truststore(result, "adhoc"), "the stack CA signs the proxies' server certificates"
+    assert rest_truststore(result, "etl") == [rest_ca(result, "etl")], "the TLS-only deployment trusts its CA alone"
+
+
+def test_every_deployment_has_a_rest_ca_of_its_own_that_signs_its_rest_certificate(mtls):
+    _, result = mtls
+    cas = {name: rest_ca(result, name) for name in ("etl", "adhoc")}
+    assert len({ca.subject for ca in cas.values()} | {pem_cert(result.outputs["caCertificate"]).subject}) == 3
+    for name, ca in cas.items():
+        conf = flink_conf(result, name)
+        data = one(result, f"{name}-tls-rest", SECRET).inputs["data"]["keystore.p12"]
+        store = pkcs12.load_pkcs12(base64.b64decode(data), conf["security.ssl.rest.keystore-password"].encode())
+        store.cert.certificate.verify_directly_issued_by(ca)
 
 
 def test_the_rest_certificate_is_also_a_client_certificate_under_mtls(mtls):
@@ -76,6 +99,9 @@ def test_the_rest_certificate_is_also_a_client_certificate_under_mtls(mtls):
 
 def test_the_ui_proxy_presents_its_identity_to_flink(mtls):
     _, result = mtls
+    identity = one(result, "adhoc-ui-proxy-upstream-identity", SECRET).inputs["data"]
+    leaf = x509.load_pem_x509_certificate(base64.b64decode(identity["tls.crt"]))
+    leaf.verify_directly_issued_by(rest_ca(result, "adhoc"))
     conf = one(result, "adhoc-ui-proxy-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
     assert "proxy_ssl_certificate /etc/nginx/secure-flink/upstream/tls.crt;" in conf
     pod = one(result, "adhoc-ui-proxy-deployment", "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]
@@ -93,9 +119,13 @@ def test_the_operator_gets_a_keystore_with_its_client_certificate(mtls):
         base64.b64decode(truststore.inputs["data"]["keystore.jks"]), password.outputs["result"].encode()
     )
     operator = store.cert.certificate
-    operator.verify_directly_issued_by(pem_cert(result.outputs["caCertificate"]))
+    operator.verify_directly_issued_by(operator_ca(result))
     usage = operator.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    trusted = pkcs12.load_pkcs12(
+        base64.b64decode(truststore.inputs["data"]["truststore.jks"]), password.outputs["result"].encode()
+    )
+    assert [c.certificate for c in trusted.additional_certs] == [rest_ca(result, "adhoc"), rest_ca(result, "etl")]
 
 
 def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
@@ -108,7 +138,7 @@ def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
     (secret,) = [r for r in result.by_type(SECRET) if r.outputs["metadata"]["name"] == secret_name]
     assert {"tls.crt", "tls.key", "ca.crt"} <= set(secret.inputs["data"])
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret.inputs["data"]["tls.crt"]))
-    leaf.verify_directly_issued_by(rest_truststore(result, "adhoc")[0])
+    leaf.verify_directly_issued_by(rest_ca(result, "adhoc"))
 
 
 def test_removing_a_client_takes_it_out_of_the_truststore():
@@ -120,3 +150,16 @@ def test_removing_a_client_takes_it_out_of_the_truststore():
     second = runner.up(deployments=deployments, restClients=CLIENTS, uiDomain=DOMAIN)
     assert alice not in rest_truststore(second, "adhoc")
     assert second.operations[one(second, "adhoc-tls-rest", SECRET).urn] == "replace"
+
+
+def test_rest_authentication_defaults_to_mtls_and_says_so():
+    from settings import MappingConfig, read_settings
+    from tests.conftest import stack_values
+
+    values = stack_values("dev")
+    values["deployments"] = [{"name": "etl", "image": "flink:2.2.1-scala_2.12-java17", "mode": "standalone"}]
+    (unset,) = read_settings(MappingConfig(values)).deployments
+    assert unset.rest_authentication.value == "mtls" and not unset.rest_authentication_set
+    values["deployments"][0]["restAuthentication"] = "tls"
+    (chosen,) = read_settings(MappingConfig(values)).deployments
+    assert chosen.rest_authentication.value == "tls" and chosen.rest_authentication_set

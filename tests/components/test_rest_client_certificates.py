@@ -67,10 +67,15 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
     changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
     issued = {name for name, op in changed.items() if op == "create"}
     assert issued and all("release-bot" in name for name in issued), changed
-    # Besides the new client's own resources, only the allow-lists change.
+    # Besides the new client's own resources, only the allow-lists change: the Ingresses', and under REST
+    # mTLS (the dev stack's) Flink's REST truststores, whose new Secrets the FlinkDeployments mount.
     assert {name: op for name, op in changed.items() if name not in issued} == {
         "etl-api-ingress": "update",
         "adhoc-api-ingress": "update",
+        "etl-tls-rest": "replace",
+        "adhoc-tls-rest": "replace",
+        "etl": "update",
+        "adhoc": "update",
     }
     assert added.outputs["restClients"]["ci-bot"] == first.outputs["restClients"]["ci-bot"]
     removed = runner.up(restClients=[{"name": "ci-bot"}], uiDomain=DOMAIN)
@@ -113,7 +118,9 @@ def test_kubernetes_exposes_rest_to_certificate_holders_through_ingress_nginx(ex
     client_ca = secrets[annotations[prefix + "auth-tls-secret"].split("/")[1]]
     assert base64.b64decode(client_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["restClientCaCertificate"]
     upstream_ca = secrets[annotations[prefix + "proxy-ssl-secret"].split("/")[1]]
-    assert base64.b64decode(upstream_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["caCertificate"]
+    assert (
+        base64.b64decode(upstream_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["restCaCertificates"]["etl"]
+    )
     spec = ingress.inputs["spec"]
     assert spec["rules"][0]["host"] == "etl-api.flink.example.com" and spec["tls"][0]["hosts"] == [
         "etl-api.flink.example.com"

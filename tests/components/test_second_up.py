@@ -75,12 +75,17 @@ def test_adding_a_deployment_creates_only_its_resources_and_removing_deletes_the
     runner.up()
     deployments = runner.values["deployments"] + [{"name": "reports", "image": "flink:2.2.1-scala_2.12-java17"}]
     added = runner.up(deployments=deployments)
-    assert {added.operations[u] for u in added.changes()} == {"create"}
-    assert {r.name.split("-")[0] for r in added.resources if r.urn in added.changes()} == {"reports"}
+    changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
+    # The operator's truststore, which holds every deployment's REST CA, is the one shared object that changes.
+    assert changed.pop("operator-trust-truststore") == "replace"
+    assert set(changed.values()) == {"create"}
+    assert {name.split("-")[0] for name in changed} == {"reports"}
     removed = runner.up()
     deleted = {r.name for r in removed.deleted}
     assert "reports" in deleted and "reports-tls-internal" in deleted
-    assert all(op == "delete" for op in removed.changes().values())
+    kept = {r.name: removed.operations[r.urn] for r in removed.resources if r.urn in removed.changes()}
+    assert kept == {"operator-trust-truststore": "replace"}
+    assert all(removed.changes()[r.urn] == "delete" for r in removed.deleted)
 
 
 @pytest.mark.parametrize("field, value", [("rsaBits", 4096), ("keyAlgorithm", "ECDSA")])

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from passlib.context import CryptContext
 
 from components.render import names
@@ -40,6 +41,11 @@ def test_each_deployment_gets_a_proxy_with_its_own_children(dev):
         "etl-ui-proxy-tls-cert": "tls:index/locallySignedCert:LocallySignedCert",
         "etl-ui-proxy-tls": SECRET,
         "etl-ui-proxy-htpasswd": SECRET,
+        "etl-ui-proxy-upstream-identity": SECRET,
+        "etl-ui-proxy-ingress-client-key": "tls:index/privateKey:PrivateKey",
+        "etl-ui-proxy-ingress-client-csr": "tls:index/certRequest:CertRequest",
+        "etl-ui-proxy-ingress-client-cert": "tls:index/locallySignedCert:LocallySignedCert",
+        "etl-ui-proxy-ingress-identity": SECRET,
         "etl-ui-proxy-config": "kubernetes:core/v1:ConfigMap",
         "etl-ui-proxy-deployment": DEPLOYMENT,
         "etl-ui-proxy-service": "kubernetes:core/v1:Service",
@@ -80,17 +86,28 @@ def test_ingress_without_host_serves_each_ui_under_its_own_path(dev):
     assert dev.outputs["uiUrls"]["etl"].endswith("/etl/")
 
 
-def test_ingress_verifies_the_proxy_and_forces_https(dev):
+def test_ingress_verifies_the_proxy_presents_its_own_certificate_and_forces_https(dev):
     ingress = one(dev, "etl-ui-proxy-ingress", INGRESS)
     annotations = ingress.inputs["metadata"]["annotations"]
-    tls_secret = one(dev, "etl-ui-proxy-tls", SECRET)
+    identity = one(dev, "etl-ui-proxy-ingress-identity", SECRET)
     assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
     assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-verify"] == "on"
     assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
     assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"] == (
-        f"flink/{tls_secret.outputs['metadata']['name']}"
+        f"flink/{identity.outputs['metadata']['name']}"
     )
-    assert "ca.crt" in tls_secret.inputs["data"]
+    # The stack CA to verify the proxy with, and the controller's own client certificate, which the proxy
+    # admits by its fingerprint alone.
+    data = {key: base64.b64decode(value) for key, value in identity.inputs["data"].items()}
+    assert x509.load_pem_x509_certificate(data["ca.crt"]) == x509.load_pem_x509_certificate(
+        dev.outputs["caCertificate"].encode()
+    )
+    caller = x509.load_pem_x509_certificate(data["tls.crt"])
+    assert caller.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage(
+        [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    nginx_conf = one(dev, "etl-ui-proxy-config", "kubernetes:core/v1:ConfigMap").inputs["data"]["nginx.conf"]
+    assert f"{caller.fingerprint(hashes.SHA1()).hex()} 1;" in nginx_conf
     sans = proxy_certificate(dev, "etl-ui").extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-name"] in sans.get_values_for_type(x509.DNSName)
     assert not any("snippet" in key for key in annotations), "configuration snippets are CVE-2021-25742 territory"

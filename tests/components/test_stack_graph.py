@@ -28,6 +28,9 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
     components = {(r.type, r.name) for r in dev.resources if not r.custom}
     assert components == {
         ("secureflink:index:CertificateAuthority", "stack-ca"),
+        ("secureflink:index:CertificateAuthority", "operator-client-ca"),
+        ("secureflink:index:CertificateAuthority", "etl-tls-rest-ca"),
+        ("secureflink:index:CertificateAuthority", "adhoc-tls-rest-ca"),
         ("secureflink:index:NetworkBaseline", "network-baseline"),
         ("secureflink:index:FlinkOperatorTrust", "operator-trust"),
         ("secureflink:index:FlinkInternalTLS", "etl-tls"),
@@ -40,16 +43,21 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
         ("secureflink:index:FlinkRestProxy", "adhoc-ui-proxy"),
     }
     top_level = {r.name for r in dev.resources if not r.custom and r.parent == dev.stack_urn}
-    assert top_level == {name for _, name in components} - {"etl-ui-proxy", "adhoc-ui-proxy"}
+    nested = {"etl-ui-proxy", "adhoc-ui-proxy", "etl-tls-rest-ca", "adhoc-tls-rest-ca"}
+    assert top_level == {name for _, name in components} - nested
 
 
 def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):
     assert children(dev, "etl-tls") == {
         "etl-tls-internal-key": "tls:index/privateKey:PrivateKey",
         "etl-tls-internal-cert": "tls:index/selfSignedCert:SelfSignedCert",
+        "etl-tls-rest-ca": "secureflink:index:CertificateAuthority",
         "etl-tls-rest-key": "tls:index/privateKey:PrivateKey",
         "etl-tls-rest-csr": "tls:index/certRequest:CertRequest",
         "etl-tls-rest-cert": "tls:index/locallySignedCert:LocallySignedCert",
+        "etl-tls-rest-client-ui-proxy-key": "tls:index/privateKey:PrivateKey",
+        "etl-tls-rest-client-ui-proxy-csr": "tls:index/certRequest:CertRequest",
+        "etl-tls-rest-client-ui-proxy-cert": "tls:index/locallySignedCert:LocallySignedCert",
         "etl-tls-internal-password": "random:index/randomPassword:RandomPassword",
         "etl-tls-rest-password": "random:index/randomPassword:RandomPassword",
         "etl-tls-internal": SECRET,
@@ -144,16 +152,17 @@ def test_internal_truststore_trusts_only_its_own_deployment(dev):
     assert stores["etl"][0] != stores["adhoc"][0]
 
 
-def test_rest_certificate_is_ca_signed_for_every_service_name(dev):
+def test_rest_certificate_is_signed_by_the_deployments_rest_ca_for_every_service_name(dev):
     _, rest_password = _passwords(dev, "etl-tls")
     keystore = _store(one(dev, "etl-tls-rest"), names.KEYSTORE_FILE, rest_password)
     leaf = keystore.cert.certificate
     sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert sans == names.rest_dns_names("etl", "flink")
+    # Under REST mTLS (the dev stack's) the pods' CLI presents it as its client certificate too.
     assert leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage(
-        [ExtendedKeyUsageOID.SERVER_AUTH]
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     )
-    ca = x509.load_pem_x509_certificate(dev.outputs["caCertificate"].encode())
+    ca = x509.load_pem_x509_certificate(dev.outputs["restCaCertificates"]["etl"].encode())
     leaf.verify_directly_issued_by(ca)
     assert [c.certificate for c in keystore.additional_certs] == [ca], "the chain is served with the leaf"
 
@@ -169,8 +178,8 @@ def test_operator_trust_lands_where_the_helm_chart_mounts_it(dev):
     store = pkcs12.load_pkcs12(
         base64.b64decode(truststore.inputs["data"]["truststore.jks"]), password.outputs["result"].encode()
     )
-    ca = x509.load_pem_x509_certificate(dev.outputs["caCertificate"].encode())
-    assert [c.certificate for c in store.additional_certs] == [ca]
+    rest_cas = [x509.load_pem_x509_certificate(dev.outputs["restCaCertificates"][d].encode()) for d in ("adhoc", "etl")]
+    assert [c.certificate for c in store.additional_certs] == rest_cas
 
 
 def test_openshift_stack_builds_the_same_graph_with_routes_for_ingresses():

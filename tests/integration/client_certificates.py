@@ -31,16 +31,19 @@ def forged_identity(
     usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.CLIENT_AUTH,
     expired: bool = False,
     own_ca: bool = False,
+    authority: str = "rest-clients-ca",
 ) -> tuple[Path, Path]:
     """`<stem>.crt` and `<stem>.key` in `directory`: a certificate for `subject` (default CN=<stem>) with one
-    extended key usage, signed by the stack's REST client CA key, or by a key of its own with `own_ca`."""
-    (ca_key,) = [r for r in result.resources if r.name == "rest-clients-ca-key"]
+    extended key usage, signed by the key of one of the stack's CertificateAuthority components (`authority`,
+    by default the REST client CA), or by a key of its own with `own_ca`."""
+    (ca_key,) = [r for r in result.resources if r.name == f"{authority}-key" and r.custom]
+    (ca_cert,) = [r for r in result.resources if r.name == f"{authority}-cert" and r.custom]
     issuer_key = (
         ec.generate_private_key(ec.SECP256R1())
         if own_ca
         else serialization.load_pem_private_key(ca_key.outputs["privateKeyPem"].encode(), None)
     )
-    issuer = x509.load_pem_x509_certificate(result.outputs["restClientCaCertificate"].encode()).subject
+    issuer = x509.load_pem_x509_certificate(ca_cert.outputs["certPem"].encode()).subject
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     start, end = (

@@ -127,7 +127,8 @@ class LocalFlinkCluster:
     home: Path = field(default_factory=flink_home)
     processes: list[FlinkProcess] = field(default_factory=list)
     client_identity: tuple[Path, Path] | None = None
-    """Certificate and key presented when polling REST (when Flink requires client certificates)."""
+    """Certificate and key presented when polling REST (when Flink requires client certificates); from a
+    render, the pods' own (the REST keystore's)."""
     launcher: tuple[str, ...] = ()
     """A command that runs Flink's scripts, e.g. `setpriv` with a pod's user and capabilities."""
 
@@ -163,7 +164,9 @@ class LocalFlinkCluster:
                 "taskmanager.memory.process.size": spec["taskManager"]["resource"]["memory"],
             }
         )
-        return cls(workdir=workdir, configuration=configuration)
+        cluster = cls(workdir=workdir, configuration=configuration)
+        use_pod_rest_identity(cluster, workdir)
+        return cluster
 
     def _conf_dir(self, name: str, overrides: dict[str, str]) -> Path:
         conf_dir = self.workdir / f"conf-{name}"
@@ -296,17 +299,22 @@ def use_pod_rest_identity(cluster: LocalFlinkCluster, directory: Path) -> tuple[
 @contextlib.contextmanager
 def running_jobmanager(result: RunResult, deployment: str, workdir: Path) -> Iterator[tuple[LocalFlinkCluster, Path]]:
     """The rendered deployment's JobManager, polled as its pods would, until its REST API answers; yields the
-    cluster and the stack CA's file (`workdir`/ca.crt); stops it at exit."""
-    ca_file = workdir / "ca.crt"
-    ca_file.write_text(result.outputs["caCertificate"])
+    cluster and its REST CA's file (`rest_ca_file`); stops it at exit."""
+    ca_file = rest_ca_file(result, deployment, workdir)
     cluster = LocalFlinkCluster.from_render(result, deployment, workdir)
-    use_pod_rest_identity(cluster, workdir)
     cluster.start("jobmanager", "jm")
     try:
         cluster.wait_for_taskmanagers(0, ca_file, _rest_name(result, deployment))
         yield cluster, ca_file
     finally:
         cluster.stop()
+
+
+def rest_ca_file(result: RunResult, deployment: str, directory: Path) -> Path:
+    """`<deployment>-rest-ca.crt` in `directory`: the deployment's REST CA, what verifies its REST endpoint."""
+    path = directory / f"{deployment}-rest-ca.crt"
+    path.write_text(result.outputs["restCaCertificates"][deployment])
+    return path
 
 
 def _rest_name(result: RunResult, deployment: str) -> str:

@@ -56,3 +56,18 @@ def local_proxy_conf(result: RunResult, component: str, root: Path, *, listen_po
     """`component`'s proxy laid out under `root`, and its nginx.conf pointed at loopback."""
     conf = lay_out_proxy(result, component, root).read_text()
     return localized_nginx_conf(conf, root=root, listen_port=listen_port, upstream_port=upstream_port)
+
+
+def ingress_identity(result: RunResult, component: str, directory: Path) -> tuple[Path, Path]:
+    """The client certificate and key ingress-nginx presents to `component`'s proxy (its `proxy-ssl-secret`),
+    as files in `directory`."""
+    data = _secret_data(result, f"{component}-proxy-ingress-identity")
+    cert, key = directory / f"{component}-ingress.crt", directory / f"{component}-ingress.key"
+    cert.write_bytes(data["tls.crt"])
+    key.write_bytes(data["tls.key"])
+    return cert, key
+
+
+def _secret_data(result: RunResult, resource_name: str) -> dict[str, bytes]:
+    (secret,) = [r for r in result.by_type("kubernetes:core/v1:Secret") if r.name == resource_name]
+    return {key: base64.b64decode(value) for key, value in secret.inputs["data"].items()}

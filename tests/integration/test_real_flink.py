@@ -1,7 +1,8 @@
 """Real Flink 2.2 from the rendered dev stack only: internal mTLS, REST TLS, and what each endpoint accepts.
 
 Each cluster is one deployment of the rendered stack (Secrets laid out as their mounts, the rendered
-flinkConfiguration), run as a JobManager and a TaskManager on 127.0.0.1.
+flinkConfiguration), run as a JobManager and a TaskManager on 127.0.0.1, with `restAuthentication: tls`: REST
+without client certificates, where FLINK-39969 shows. REST mTLS, the default, is test_real_native_mtls.py's.
 """
 
 import json
@@ -20,6 +21,7 @@ from tests.integration.local_flink import (
     lay_out_mounts,
     plain_http,
     require_flink,
+    rest_ca_file,
     rest_get,
     write_pem_identity,
 )
@@ -52,8 +54,7 @@ class RunningCluster:
 
 
 def start_cluster(result: RunResult, workdir: Path) -> RunningCluster:
-    ca_file = workdir / "stack-ca.crt"
-    ca_file.write_text(result.outputs["caCertificate"])
+    ca_file = rest_ca_file(result, DEPLOYMENT, workdir)
     cluster = LocalFlinkCluster.from_render(result, DEPLOYMENT, workdir)
     began = time.monotonic()
     cluster.start("jobmanager", "jm")
@@ -77,7 +78,10 @@ def start_cluster(result: RunResult, workdir: Path) -> RunningCluster:
 
 
 def run_and_measure(protocol: str, tmp_path_factory) -> Iterator[RunningCluster]:
-    result = StackRunner("dev").up(tlsProtocol=protocol)
+    runner = StackRunner("dev")
+    for item in runner.values["deployments"]:
+        item["restAuthentication"] = "tls"
+    result = runner.up(tlsProtocol=protocol)
     cluster = start_cluster(result, tmp_path_factory.mktemp(f"flink-{protocol}"))
     try:
         yield cluster
@@ -92,7 +96,7 @@ def run_and_measure(protocol: str, tmp_path_factory) -> Iterator[RunningCluster]
 
 @pytest.fixture(scope="module")
 def default_cluster(tools, tmp_path_factory) -> Iterator[RunningCluster]:
-    """The dev stack as configured (TLS 1.3)."""
+    """The dev stack as configured (TLS 1.3), but for REST client authentication."""
     yield from run_and_measure("TLSv1.3", tmp_path_factory)
 
 
@@ -114,7 +118,7 @@ def test_taskmanager_registers_over_internal_mtls(running):
     assert "pekko.ssl.tcp://flink@127.0.0.1" in log, "RPC runs over TLS"
 
 
-def test_rest_answers_https_verified_with_the_stack_ca(running):
+def test_rest_answers_https_verified_with_the_deployments_rest_ca(running):
     body = json.loads(rest_get(running.cluster.rest_port, "/config", running.ca_file, REST_NAME))
     assert "flink-version" in body
 
@@ -122,10 +126,12 @@ def test_rest_answers_https_verified_with_the_stack_ca(running):
 def test_rest_certificate_fails_verification_for_other_names_and_cas(running, tmp_path):
     with pytest.raises(ssl.SSLCertVerificationError, match="match"):
         rest_get(running.cluster.rest_port, "/overview", running.ca_file, "etl-rest.other-namespace.svc")
-    other_ca = tmp_path / "other.crt"
-    other_ca.write_text(StackRunner("dev").up().outputs["caCertificate"])
-    with pytest.raises(ssl.SSLCertVerificationError):
-        rest_get(running.cluster.rest_port, "/overview", other_ca, REST_NAME)
+    for other_ca in (
+        rest_ca_file(StackRunner("dev").up(), DEPLOYMENT, tmp_path),  # another stack's
+        rest_ca_file(running.result, OTHER, tmp_path),  # another deployment's
+    ):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            rest_get(running.cluster.rest_port, "/overview", other_ca, REST_NAME)
 
 
 def test_plain_http_gets_no_json(running):

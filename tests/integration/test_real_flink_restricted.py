@@ -20,7 +20,7 @@ from components.render import names
 from components.render.flink_deployment import LOG_DIR
 from offline.engine import RunResult
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, deployment_spec, require_flink, running
+from tests.integration.local_flink import LocalFlinkCluster, deployment_spec, require_flink, rest_ca_file, running
 from tests.integration.local_nginx import scratch_dir
 
 pytestmark = pytest.mark.real
@@ -66,7 +66,7 @@ def restricted(request) -> Iterator[tuple[LocalFlinkCluster, tuple[int, int, int
     identity = pod_identity(result)
     uid, gid, fs_group = identity
     with scratch_dir() as workdir:
-        (workdir / "stack-ca.crt").write_text(result.outputs["caCertificate"])
+        ca_file = rest_ca_file(result, DEPLOYMENT, workdir)
         cluster = LocalFlinkCluster.from_render(result, DEPLOYMENT, workdir)
         cluster.launcher = restricted_launcher(uid, gid, fs_group)
         for name in ("jm", "tm"):
@@ -77,15 +77,15 @@ def restricted(request) -> Iterator[tuple[LocalFlinkCluster, tuple[int, int, int
             log_dir.chmod(0o2770)
         with running(cluster):
             cluster.start("jobmanager", "jm")
-            cluster.wait_for_taskmanagers(0, workdir / "stack-ca.crt", REST_NAME)
+            cluster.wait_for_taskmanagers(0, ca_file, REST_NAME)
             cluster.start("taskmanager", "tm")
-            cluster.wait_for_taskmanagers(1, workdir / "stack-ca.crt", REST_NAME)
+            cluster.wait_for_taskmanagers(1, ca_file, REST_NAME)
             yield cluster, identity, workdir, deployment_spec(result, DEPLOYMENT)["podTemplate"]["spec"]
 
 
 def test_flink_forms_its_mtls_cluster_as_the_pod_user_without_capabilities(restricted):
     cluster, (uid, gid, fs_group), workdir, _ = restricted
-    assert cluster.overview(workdir / "stack-ca.crt", REST_NAME)["taskmanagers"] == 1
+    assert cluster.overview(workdir / f"{DEPLOYMENT}-rest-ca.crt", REST_NAME)["taskmanagers"] == 1
     for process in cluster.processes:
         status = process_status(process.process.pid)
         assert status["Uid"].split() == [str(uid)] * 4 and status["Gid"].split() == [str(gid)] * 4

@@ -19,7 +19,7 @@ from tests.integration.https_client import exchange, request_bytes
 from tests.integration.https_upstream import https_upstream
 from tests.integration.local_flink import require_flink, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
+from tests.integration.proxy_from_render import ingress_identity, local_proxy_conf
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
@@ -30,8 +30,10 @@ SSLYZE = PROJECT_DIR / ".cache" / "sslyze" / "bin" / "sslyze"
 
 
 class Proxy:
-    def __init__(self, port: int, ca_file: Path, user: str, password: str):
-        self.port, self.ca_file, self.user, self.password = port, ca_file, user, password
+    """The UI proxy as ingress-nginx calls it: with the controller's client certificate (`caller`)."""
+
+    def __init__(self, port: int, ca_file: Path, user: str, password: str, caller: tuple[Path, Path] | None):
+        self.port, self.ca_file, self.user, self.password, self.caller = port, ca_file, user, password, caller
 
     def request(
         self,
@@ -47,7 +49,8 @@ class Proxy:
             headers["Authorization"] = (
                 "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
             )
-        return exchange(self.port, self.ca_file, PROXY_NAME, request_bytes(method, path, PROXY_NAME, body, headers))
+        request = request_bytes(method, path, PROXY_NAME, body, headers)
+        return exchange(self.port, self.ca_file, PROXY_NAME, request, identity=self.caller)
 
     def get(self, path: str, credentials: tuple[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         return self.request("GET", path, credentials=credentials)
@@ -79,7 +82,7 @@ def proxy(rendered, flink):
         conf = local_proxy_conf(rendered, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=flink.rest_port)
         with LocalNginx(nginx, conf, root, port) as server:
             password = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
-            yield Proxy(port, ca_file, "admin", password)
+            yield Proxy(port, ca_file, "admin", password, ingress_identity(rendered, f"{DEPLOYMENT}-ui", root))
             assert "emerg" not in server.error_log()
 
 
@@ -143,6 +146,27 @@ def test_a_50_mb_jar_uploads_through_the_proxy(proxy):
     assert any(f["name"] == "big.jar" for f in listed["files"])
 
 
+def test_only_the_ingress_controllers_certificate_gets_a_request_through(proxy, rendered, tmp_path):
+    """Without the controller's client certificate every path but health gets 400; with another proxy's
+    controller certificate (the same stack CA, so it verifies) 403; only then do basic-auth users count."""
+    alone = Proxy(proxy.port, proxy.ca_file, proxy.user, proxy.password, None)
+    other = Proxy(proxy.port, proxy.ca_file, proxy.user, proxy.password, ingress_identity(rendered, "etl-ui", tmp_path))
+    statuses = {
+        "no caller certificate": alone.get(f"{PREFIX}/overview", proxy.login)[0],
+        "no caller certificate, health": alone.get(names.HEALTH_PATH)[0],
+        "another proxy's controller certificate": other.get(f"{PREFIX}/overview", proxy.login)[0],
+        "the controller's certificate, no user": proxy.get(f"{PREFIX}/overview")[0],
+        "the controller's certificate and a user": proxy.get(f"{PREFIX}/overview", proxy.login)[0],
+    }
+    assert statuses == {
+        "no caller certificate": 400,
+        "no caller certificate, health": 200,
+        "another proxy's controller certificate": 403,
+        "the controller's certificate, no user": 401,
+        "the controller's certificate and a user": 200,
+    }
+
+
 def test_an_upstream_with_a_certificate_from_another_ca_gets_502(rendered, tmp_path):
     # A fresh nginx and its own upstream: nginx keeps verification state per upstream connection.
     other = StackRunner("dev").up()
@@ -155,7 +179,10 @@ def test_an_upstream_with_a_certificate_from_another_ca_gets_502(rendered, tmp_p
         ca_file.write_text(rendered.outputs["caCertificate"])
         with LocalNginx(require_tool("nginx", NGINX_WHY), conf, root, port) as server:
             password = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
-            status, _, _ = Proxy(port, ca_file, "admin", password).get(f"{PREFIX}/overview", ("admin", password))
+            caller = ingress_identity(rendered, f"{DEPLOYMENT}-ui", root)
+            status, _, _ = Proxy(port, ca_file, "admin", password, caller).get(
+                f"{PREFIX}/overview", ("admin", password)
+            )
             assert status == 502
             assert "upstream SSL certificate verify error" in server.error_log()
         assert rogue.record.requests == [], "nothing reached the impostor"

@@ -94,6 +94,8 @@ def gateway(request, tmp_path_factory):
         running_jobmanager(current, DEPLOYMENT, workdir) as (flink, _),
         controller(rest_ingress(current), secrets_by_name(current), flink.rest_port) as nginx,
     ):
+        # The Ingress serves a certificate from the stack CA, what clients verify it with.
+        (workdir / "ca.crt").write_text(current.outputs["caCertificate"])
         yield current, removed, nginx, flink, workdir
 
 

@@ -17,7 +17,7 @@ from components.render.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity, issued_identity
 from tests.integration.https_client import exchange
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink
+from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink, rest_ca_file
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
 from tests.integration.writer_job import writer_job_jar
@@ -42,15 +42,17 @@ def gateway(renders, tmp_path_factory):
     require_flink("the REST API is proven on a real Flink JobManager")
     nginx = require_tool("nginx", "the client-certificate proxy is proven on real nginx")
     workdir = tmp_path_factory.mktemp("rest-mtls")
+    # The proxy serves a certificate from the stack CA; Flink one from its deployment's REST CA.
     ca_file = workdir / "ca.crt"
     ca_file.write_text(current.outputs["caCertificate"])
+    flink_ca = rest_ca_file(current, DEPLOYMENT, workdir)
     cluster = LocalFlinkCluster.from_render(current, DEPLOYMENT, workdir)
     cluster.start("jobmanager", "jm")
     try:
         rest_name = names.rest_dns_names(DEPLOYMENT, "flink")[2]
-        cluster.wait_for_taskmanagers(0, ca_file, rest_name)
+        cluster.wait_for_taskmanagers(0, flink_ca, rest_name)
         cluster.start("taskmanager", "tm")
-        cluster.wait_for_taskmanagers(1, ca_file, rest_name)
+        cluster.wait_for_taskmanagers(1, flink_ca, rest_name)
         with scratch_dir() as root:
             port = free_port()
             conf = local_proxy_conf(

@@ -43,7 +43,9 @@ def chain(rendered, tmp_path_factory):
     nginx = require_tool("nginx", NGINX_WHY)
     workdir = tmp_path_factory.mktemp("ui-ingress")
     secrets = {r.outputs["metadata"]["name"]: r.outputs for r in rendered.by_type(SECRET)}
-    with running_jobmanager(rendered, DEPLOYMENT, workdir) as (cluster, ca_file):
+    ca_file = workdir / "ca.crt"
+    ca_file.write_text(rendered.outputs["caCertificate"])
+    with running_jobmanager(rendered, DEPLOYMENT, workdir) as (cluster, _):
         with scratch_dir() as proxy_root, scratch_dir() as controller_root:
             proxy_port, controller_port = free_port(), free_port()
             proxy_conf = local_proxy_conf(

@@ -5,6 +5,7 @@ The real tests run nginx on 127.0.0.1 in front of a Python HTTPS upstream, with 
 upstream-client CA that signs the proxy's own certificate towards an upstream requiring mTLS.
 """
 
+import base64
 import datetime
 import http.client
 import ipaddress
@@ -211,22 +212,30 @@ def test_rendering_is_deterministic_and_braces_balance():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"client_ca_file": None}, "ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set, not both: "),
-        ({"htpasswd_file": "/h"}, "ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set, not both: "),
+        ({"client_ca_file": None}, "ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set: neither"),
+        ({"client_ca_file": None, "htpasswd_file": "/h"}, "allowed_client_fingerprints must be empty without"),
         ({"allowed_client_fingerprints": ()}, "ProxyConfig.allowed_client_fingerprints must list at least one"),
         ({"upstream_client_certificate": "/up/tls.crt"}, "ProxyConfig.upstream_client_key must be set together"),
         ({"upstream_client_key": "/up/tls.key"}, "ProxyConfig.upstream_client_certificate must be set together"),
     ],
-    ids=["no-mode", "both-modes", "empty-allow-list", "certificate-without-key", "key-without-certificate"],
+    ids=["no-check", "allow-list-without-ca", "empty-allow-list", "certificate-without-key", "key-without-certificate"],
 )
-def test_rejects_a_combination_that_is_not_exactly_one_mode_naming_the_field(overrides, message):
+def test_rejects_a_combination_that_checks_nothing_or_half_naming_the_field(overrides, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         valid_config(**overrides)
 
 
-def test_rejects_fingerprints_in_basic_auth_mode():
+def test_rejects_fingerprints_without_a_client_ca():
     with pytest.raises(ValueError, match=re.escape("ProxyConfig.allowed_client_fingerprints must be empty")):
         basic_config(allowed_client_fingerprints=(ALICE,))
+
+
+def test_both_checks_render_the_caller_check_first_and_basic_auth_with_the_health_path_open():
+    conf = nginx_conf(valid_config(htpasswd_file="/auth/htpasswd"))
+    server = only(parse(conf), "server").directives
+    assert {'auth_basic "Flink";', "auth_basic_user_file /auth/htpasswd;", "ssl_verify_client optional;"} <= set(server)
+    assert unguarded(conf, "/healthz") == []
+    assert "auth_basic off;" in only(parse(conf), "location = /healthz").directives
 
 
 @pytest.mark.parametrize(
@@ -640,3 +649,42 @@ def test_upstream_requiring_client_certificates_gets_the_proxys_own(nginx_bin, p
         # The proxy's identity upstream, never alice's: the client's certificate ends at the proxy.
         assert [r.client_common_name for r in strict.record.requests] == ["proxy-upstream"]
         assert strict.record.errors == []
+
+
+@pytest.fixture(scope="module")
+def gated_ui(nginx_bin, pki, upstream) -> Iterator[Proxy]:
+    """Basic auth behind a caller certificate: a UI proxy that only its ingress controller (alice) may call."""
+    (pki.files / "htpasswd").write_text("admin:{PLAIN}not-a-real-password\n")  # copied into the proxy's dir
+    htpasswd = str(pki.scratch / "gated" / "htpasswd")
+    with running_proxy(nginx_bin, pki, "gated", upstream.port, htpasswd_file=htpasswd) as proxy:
+        yield proxy
+
+
+def gated_get(proxy: Proxy, client: str | None, password: str | None) -> int:
+    context = ssl.create_default_context(cafile=proxy.pki.files / "server-ca.pem")
+    if client is not None:
+        context.load_cert_chain(proxy.pki.files / f"{client}.pem", proxy.pki.files / f"{client}.key")
+    headers = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()} if password else {}
+    connection = http.client.HTTPSConnection(LOOPBACK, proxy.config.listen_port, context=context, timeout=20)
+    try:
+        connection.request("GET", "/overview", headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_with_both_checks_a_request_needs_the_callers_certificate_and_a_users_password(gated_ui):
+    statuses = {
+        "caller and user": gated_get(gated_ui, "alice", "not-a-real-password"),
+        "caller, no user": gated_get(gated_ui, "alice", None),
+        "caller, wrong password": gated_get(gated_ui, "alice", "wrong"),
+        "user, no caller certificate": gated_get(gated_ui, None, "not-a-real-password"),
+        "user, a verified caller not on the allow-list": gated_get(gated_ui, "bob", "not-a-real-password"),
+    }
+    assert statuses == {
+        "caller and user": 200,
+        "caller, no user": 401,
+        "caller, wrong password": 401,
+        "user, no caller certificate": 400,
+        "user, a verified caller not on the allow-list": 403,
+    }
