@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
-from components.pki import client_certificate, server_tls_secret
+from components.pki import client_certificate, identity_secret, server_tls_secret
 from components.render import exposure, names, tls_material
 from components.render.network_policy import proxy_policy
 from components.render.nginx import ProxyConfig, nginx_conf
@@ -173,13 +173,13 @@ class FlinkRestProxy(pulumi.ComponentResource):
             lifetime=args.lifetime,
             opts=child,
         )
-        secret = k8s.core.v1.Secret(
+        secret = identity_secret(
             f"{name}-ingress-identity",
+            cert_pem=cert.cert_pem,
+            ca_pem=args.ca.cert_pem,
+            key_pem=key.private_key_pem,
+            secret_type="Opaque",
             metadata=metadata,
-            type="Opaque",
-            data=pulumi.Output.all(cert.cert_pem, args.ca.cert_pem, key.private_key_pem).apply(
-                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
-            ),
             opts=child,
         )
         return IngressCaller(certificate_pem=cert.cert_pem, secret_name=secret.metadata.name)
@@ -191,13 +191,13 @@ class FlinkRestProxy(pulumi.ComponentResource):
         if args.upstream_identity is None:
             return pulumi.Output.from_input(None)
         cert_pem, key_pem = args.upstream_identity
-        secret = k8s.core.v1.Secret(
+        secret = identity_secret(
             f"{name}-upstream-identity",
+            cert_pem=cert_pem,
+            ca_pem=args.flink_rest_ca_pem,
+            key_pem=key_pem,
+            secret_type="kubernetes.io/tls",
             metadata=metadata,
-            type="kubernetes.io/tls",
-            data=pulumi.Output.all(cert_pem, args.flink_rest_ca_pem, key_pem).apply(
-                lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
-            ),
             opts=child,
         )
         return secret.metadata.name

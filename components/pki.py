@@ -166,11 +166,34 @@ def server_tls_secret(
         lifetime=lifetime,
         opts=opts,
     )
+    return identity_secret(
+        name,
+        cert_pem=cert.cert_pem,
+        ca_pem=ca.cert_pem,
+        key_pem=key.private_key_pem,
+        secret_type="kubernetes.io/tls",
+        metadata=metadata,
+        opts=opts,
+    )
+
+
+def identity_secret(
+    name: str,
+    *,
+    cert_pem: pulumi.Input[str],
+    ca_pem: pulumi.Input[str],
+    key_pem: pulumi.Input[str],
+    secret_type: str,
+    metadata: dict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Secret:
+    """A Secret with a certificate and its CA (`tls.crt`), its key (`tls.key`) and the CA (`ca.crt`): what nginx
+    serves or presents, and what ingress-nginx reads from a `proxy-ssl-secret`."""
     return k8s.core.v1.Secret(
         name,
         metadata=metadata,
-        type="kubernetes.io/tls",
-        data=pulumi.Output.all(cert.cert_pem, ca.cert_pem, key.private_key_pem).apply(
+        type=secret_type,
+        data=pulumi.Output.all(cert_pem, ca_pem, key_pem).apply(
             lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
         ),
         opts=opts,

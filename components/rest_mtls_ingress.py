@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components.certificate_authority import CertificateAuthority
 from components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
-from components.pki import server_tls_secret
+from components.pki import identity_secret, server_tls_secret
 from components.render import exposure, names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
 
@@ -180,12 +180,12 @@ def _upstream_secret(
     if args.upstream_identity is None:
         return _ca_secret(name, args.flink_rest_ca_pem, metadata, opts)
     cert_pem, key_pem = args.upstream_identity
-    return k8s.core.v1.Secret(
+    return identity_secret(
         name,
+        cert_pem=cert_pem,
+        ca_pem=args.flink_rest_ca_pem,
+        key_pem=key_pem,
+        secret_type="Opaque",
         metadata=metadata,
-        type="Opaque",
-        data=pulumi.Output.all(cert_pem, args.flink_rest_ca_pem, key_pem).apply(
-            lambda v: tls_material.tls_secret_files(cert_pem=v[0], ca_pem=v[1], key_pem=v[2])
-        ),
         opts=opts,
     )

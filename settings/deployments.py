@@ -24,9 +24,6 @@ from settings.model import DeploymentSettings
 from settings.network import read_egress
 from settings.reader import Reader, as_number, read_image, read_list, set_hint
 
-MEMORY_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(b|k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
-
-
 JAR_URI = re.compile(r"^(local|file|https?|s3a?|gs|abfss?|hdfs|oss)://\S+$")
 
 
@@ -69,9 +66,6 @@ SHARED_ACCOUNTS = {
 }
 
 
-MIN_MEMORY = {"jobManager": MIN_JOB_MANAGER_MEMORY, "taskManager": MIN_TASK_MANAGER_MEMORY}
-
-
 MIN_CPU = 0.001
 """One millicore, the smallest CPU amount Kubernetes expresses."""
 
@@ -102,17 +96,10 @@ def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> 
     for i, deployment in enumerate(parsed):
         if deployment is None:
             continue
-        clash = next(
-            (
-                (kind, name, owners[(kind, name)])
-                for kind, derived in names.derived_names(deployment.name).items()
-                for name in derived
-                if (kind, name) in owners
-            ),
-            None,
-        )
+        derived = [(kind, name) for kind, of_kind in names.derived_names(deployment.name).items() for name in of_kind]
+        clash = next((object_ for object_ in derived if object_ in owners), None)
         if clash is not None:
-            kind, name, owner = clash
+            (kind, name), owner = clash, owners[clash]
             reason = (
                 "is used by an earlier deployment"
                 if owner == deployment.name
@@ -127,9 +114,8 @@ def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> 
                 "give every deployment its own ServiceAccount, or leave the field out",
             )
         seen_accounts.add(deployment.service_account)
-        for kind, derived in names.derived_names(deployment.name).items():
-            for name in derived:
-                owners.setdefault((kind, name), deployment.name)
+        for object_ in derived:
+            owners.setdefault(object_, deployment.name)
 
 
 def _unique_name_hint(name: str, owners: Mapping[tuple[str, str], str]) -> str:
@@ -177,10 +163,18 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
             f"remove the key (the stack creates {names.flink_service_account(name or 'etl')})",
         )
     job_manager = _resources(
-        reader, f"{key}.jobManager", item.get("jobManager", DEFAULT_JOB_MANAGER), DEFAULT_JOB_MANAGER
+        reader,
+        f"{key}.jobManager",
+        item.get("jobManager", DEFAULT_JOB_MANAGER),
+        DEFAULT_JOB_MANAGER,
+        minimum_memory=MIN_JOB_MANAGER_MEMORY,
     )
     task_manager = _resources(
-        reader, f"{key}.taskManager", item.get("taskManager", DEFAULT_TASK_MANAGER), DEFAULT_TASK_MANAGER
+        reader,
+        f"{key}.taskManager",
+        item.get("taskManager", DEFAULT_TASK_MANAGER),
+        DEFAULT_TASK_MANAGER,
+        minimum_memory=MIN_TASK_MANAGER_MEMORY,
     )
     job = _job(reader, f"{key}.job", item.get("job"))
     configuration = read_flink_configuration(reader, f"{key}.flinkConfiguration", item.get("flinkConfiguration", {}))
@@ -227,7 +221,9 @@ def _flink_version(reader: Reader, key: str, value: object) -> str | None:
     return None
 
 
-def _resources(reader: Reader, key: str, value: object, defaults: Mapping[str, object]) -> ProcessResources | None:
+def _resources(
+    reader: Reader, key: str, value: object, defaults: Mapping[str, object], *, minimum_memory: int
+) -> ProcessResources | None:
     if not isinstance(value, dict):
         reader.fail(
             key,
@@ -243,8 +239,7 @@ def _resources(reader: Reader, key: str, value: object, defaults: Mapping[str, o
     if cpu is None or not math.isfinite(cpu) or cpu < MIN_CPU:
         reader.fail(f"{key}.cpu", merged["cpu"], f"must be a number of at least {MIN_CPU}", set_hint(f"{key}.cpu", "1"))
     memory = merged["memory"]
-    minimum = MIN_MEMORY[key.rsplit(".", 1)[-1]]
-    size = memory_bytes(memory) if isinstance(memory, str) and MEMORY_SIZE.match(memory) else None
+    size = memory_bytes(memory) if isinstance(memory, str) else None
     if size is None:
         reader.fail(
             f"{key}.memory",
@@ -252,11 +247,11 @@ def _resources(reader: Reader, key: str, value: object, defaults: Mapping[str, o
             "must be a Flink memory size such as 1600m or 2g",
             set_hint(f"{key}.memory", str(defaults["memory"])),
         )
-    elif size < minimum:
+    elif size < minimum_memory:
         reader.fail(
             f"{key}.memory",
             memory,
-            f"is below {minimum // 1024**2}m, the least that leaves a usable JVM heap after Flink's default "
+            f"is below {minimum_memory // 1024**2}m, the least that leaves a usable JVM heap after Flink's default "
             "metaspace, overhead and framework memory",
             set_hint(f"{key}.memory", str(defaults["memory"])),
         )

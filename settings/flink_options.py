@@ -114,15 +114,15 @@ def check_deployment_options(
             f"needs {operator}jm-deployment-recovery.enabled (the operator refuses the health check without it)",
             f"remove {operator}jm-deployment-recovery.enabled",
         )
-    _check_snapshot_dirs(reader, conf_key, options, job)
+    _check_snapshot_dirs(reader, key, options, job)
 
 
-def _check_snapshot_dirs(reader: Reader, conf_key: str, options: Mapping[str, str], job: JobSpec | None) -> None:
+def _check_snapshot_dirs(reader: Reader, key: str, options: Mapping[str, str], job: JobSpec | None) -> None:
+    conf_key, job_key = f"{key}.flinkConfiguration", f"{key}.job.upgradeMode"
     checkpoints = first_set(options, flink_conf.CHECKPOINT_DIR_KEYS)
     savepoints = first_set(options, flink_conf.SAVEPOINT_DIR_KEYS)
     dir_hint = set_hint(f"{conf_key}.execution\\.checkpointing\\.dir", "s3://bucket/flink/checkpoints")
     savepoint_hint = set_hint(f"{conf_key}.execution\\.checkpointing\\.savepoint-dir", "s3://bucket/flink/savepoints")
-    job_key = conf_key.rsplit(".", 1)[0] + ".job.upgradeMode"
     if job is not None and job.upgrade_mode is not UpgradeMode.STATELESS and not (checkpoints or "").strip():
         reader.fail(
             job_key,

@@ -17,7 +17,7 @@ E = TypeVar("E", bound=Enum)
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?"
 IMAGE_REFERENCE = re.compile(
-    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::(?P<tag>[\w][\w.-]{{0,127}}))?"
+    rf"^(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 MAX_IMAGE_NAME_LENGTH = 255
@@ -115,10 +115,9 @@ def read_list(
 
 def read_image(reader: Reader, key: str, value: object) -> str | None:
     match = IMAGE_REFERENCE.match(value) if isinstance(value, str) else None
-    name_length = len(value.split("@")[0].rsplit(":", 1)[0]) if isinstance(value, str) else 0
     pinned = (
         match is not None
-        and name_length <= MAX_IMAGE_NAME_LENGTH
+        and len(match.group("name")) <= MAX_IMAGE_NAME_LENGTH
         and (match.group("digest") is not None or match.group("tag") not in (None, "latest"))
     )
     if not pinned:

@@ -82,7 +82,7 @@ def memory_bytes(memory: str) -> int | None:
     """Bytes of a `resource.memory` value as the operator reads it (FlinkConfigBuilder.parseResourceMemoryString):
     Flink's MemorySize (whole numbers, binary units: 2g = 2 GiB) first, else a Kubernetes quantity, upper-cased
     (1.5g = 1.5 GB, decimal). None when neither reads it."""
-    match = _MEMORY.fullmatch(memory.strip().lower())
+    match = _MEMORY.fullmatch(memory.lower())
     if match is None or match.group(2) not in _BINARY_UNITS:
         return None
     number, unit = match.groups()

@@ -43,6 +43,17 @@ def request_bytes(method: str, path: str, host: str, body: bytes = b"", headers:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def jar_upload_form(jar: bytes) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a `POST /jars/upload` of `jar` as `big.jar`, as `curl -F jarfile=@big.jar` sends it."""
+    boundary = "secure-flink-boundary"
+    part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="big.jar"\r\n'
+        "Content-Type: application/x-java-archive\r\n\r\n"
+    )
+    body = part.encode() + jar + f"\r\n--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
 def unchunk(body: bytes) -> bytes:
     """The payload of an HTTP/1.1 chunked body."""
     out = b""

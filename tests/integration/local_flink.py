@@ -26,6 +26,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from components.render import names
 from offline.engine import RunResult
 from tests.conftest import require_tool
 from tests.integration.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
@@ -320,4 +321,4 @@ def rest_ca_file(result: RunResult, deployment: str, directory: Path) -> Path:
 def _rest_name(result: RunResult, deployment: str) -> str:
     """The REST certificate's cluster-local name, as proxies verify it."""
     (flink,) = [r for r in result.by_type(FLINK_DEPLOYMENT) if r.name == deployment]
-    return f"{deployment}-rest.{flink.inputs['metadata']['namespace']}.svc"
+    return names.rest_dns_names(deployment, flink.inputs["metadata"]["namespace"])[2]

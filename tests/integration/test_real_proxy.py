@@ -15,7 +15,7 @@ import pytest
 
 from components.render import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.https_client import exchange, request_bytes
+from tests.integration.https_client import exchange, jar_upload_form, request_bytes
 from tests.integration.https_upstream import https_upstream
 from tests.integration.local_flink import require_flink, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
@@ -123,22 +123,9 @@ def _jar(size: int) -> bytes:
 
 
 def test_a_50_mb_jar_uploads_through_the_proxy(proxy):
-    jar = _jar(50 * 1024 * 1024)
-    boundary = "secure-flink-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="big.jar"\r\n'
-            "Content-Type: application/x-java-archive\r\n\r\n"
-        ).encode()
-        + jar
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    body, headers = jar_upload_form(_jar(50 * 1024 * 1024))
     status, _, response = proxy.request(
-        "POST",
-        f"{PREFIX}/jars/upload",
-        credentials=proxy.login,
-        body=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        "POST", f"{PREFIX}/jars/upload", credentials=proxy.login, body=body, headers=headers
     )
     assert status == 200, response[:300]
     assert json.loads(response)["status"] == "success"

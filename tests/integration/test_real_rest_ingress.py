@@ -18,7 +18,7 @@ from components.render import names
 from components.render.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity, issued_identity
-from tests.integration.https_client import exchange, request_bytes
+from tests.integration.https_client import exchange, jar_upload_form, request_bytes
 from tests.integration.ingress_nginx import IngressRefused, controller_nginx_conf
 from tests.integration.local_flink import require_flink, running_jobmanager
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
@@ -76,13 +76,9 @@ def get(port: int, ca_file: Path, identity: tuple[Path, Path] | None) -> tuple[i
 
 def upload(port: int, ca_file: Path, identity: tuple[Path, Path], size: int) -> int:
     """POST /jars/upload of a `size`-byte jar, as the seed tutorial's curl -F does."""
-    boundary = "secure-flink-boundary"
-    part = f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="big.jar"\r\n\r\n'
-    body = part.encode() + b"PK" + bytes(size) + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    return exchange(port, ca_file, HOST, request_bytes("POST", "/jars/upload", HOST, body, headers), identity=identity)[
-        0
-    ]
+    body, headers = jar_upload_form(b"PK" + bytes(size))
+    request = request_bytes("POST", "/jars/upload", HOST, body, headers)
+    return exchange(port, ca_file, HOST, request, identity=identity)[0]
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))

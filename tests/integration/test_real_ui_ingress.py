@@ -12,7 +12,7 @@ import pytest
 from components.render import names
 from components.render.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
-from tests.integration.https_client import exchange, request_bytes
+from tests.integration.https_client import exchange, jar_upload_form, request_bytes
 from tests.integration.ingress_nginx import controller_nginx_conf
 from tests.integration.local_flink import require_flink, running_jobmanager
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
@@ -62,9 +62,15 @@ def chain(rendered, tmp_path_factory):
 
 
 def request(
-    port: int, ca_file: Path, method: str, path: str, login: tuple[str, str] | None, body: bytes = b"", **headers: str
+    port: int,
+    ca_file: Path,
+    method: str,
+    path: str,
+    login: tuple[str, str] | None,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes]:
-    headers = {name.replace("_", "-"): value for name, value in headers.items()}
+    headers = dict(headers or {})
     if login:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
     status, _, payload = exchange(port, ca_file, HOST, request_bytes(method, path, HOST, body, headers))
@@ -72,11 +78,8 @@ def request(
 
 
 def upload(port: int, ca_file: Path, credentials: tuple[str, str], size: int) -> int:
-    boundary = "secure-flink-boundary"
-    part = f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="big.jar"\r\n\r\n'
-    body = part.encode() + b"PK" + bytes(size) + f"\r\n--{boundary}--\r\n".encode()
-    content_type = f"multipart/form-data; boundary={boundary}"
-    return request(port, ca_file, "POST", "/jars/upload", credentials, body, Content_Type=content_type)[0]
+    body, headers = jar_upload_form(b"PK" + bytes(size))
+    return request(port, ca_file, "POST", "/jars/upload", credentials, body, headers)[0]
 
 
 def login(rendered) -> tuple[str, str]:
