@@ -248,7 +248,12 @@ def test_resources_no_policy_governs_pass():
 
 def test_pack_files_pin_what_the_tests_ran_with():
     pins = set((PROJECT_DIR / "policy" / "requirements.txt").read_text().split())
-    dev_pins = {line for line in (PROJECT_DIR / "requirements-dev.txt").read_text().split() if "==" in line}
+    dev_pins = {
+        line
+        for requirements in ("requirements.txt", "requirements-dev.txt")
+        for line in (PROJECT_DIR / requirements).read_text().split()
+        if "==" in line
+    }
     assert pins <= dev_pins and {p.split("==")[0] for p in pins} == {"pulumi", "pulumi-policy"}
     project = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
     assert project["runtime"]["name"] == "python"

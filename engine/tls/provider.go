@@ -1,0 +1,30 @@
+// Package shim maps the Terraform TLS provider onto Pulumi's tls package.
+package shim
+
+import (
+	"github.com/hashicorp/terraform-provider-tls/internal/provider"
+	pf "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
+	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
+	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
+)
+
+// Version is the tls package version this build serves; set with -ldflags -X.
+var Version string
+
+// ProviderInfo names every Terraform resource tls_x_y as tls:index/xY:XY and every data source as
+// tls:index/getXY:getXY, the tokens of the pulumi_tls SDK. bridgeMetadata is
+// the bridge's record of past renames; a fresh build has none.
+func ProviderInfo(bridgeMetadata []byte) tfbridge.ProviderInfo {
+	info := tfbridge.ProviderInfo{
+		P:            pf.ShimProvider(provider.New()),
+		Name:         "tls",
+		Version:      Version,
+		GitHubOrg:    "hashicorp",
+		MetadataInfo: tfbridge.NewProviderMetadata(bridgeMetadata),
+		// State written as the published provider writes it, so either can read the other's state.
+		EnableZeroDefaultSchemaVersion: true,
+		EnableAccurateBridgePreview:    true,
+	}
+	info.MustComputeTokens(tokens.SingleModule("tls_", "index", tokens.MakeStandard("tls")))
+	return info
+}

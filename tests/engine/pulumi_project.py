@@ -1,0 +1,123 @@
+"""One stack of the secure-flink program under the real Pulumi CLI, isolated in a directory of its own.
+
+The program and its stack file are copied in (the passphrase provider writes its salt into the stack file);
+state lives in a local file backend beside them; only the engine binaries in `engine_bin` run: no update
+check, no plugin download, no ambient plugin from the user's PATH. The Kubernetes provider renders YAML
+into `rendered/` instead of calling a cluster.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+PROJECT = "secure-flink"
+PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings")
+# A test passphrase: what it protects is test state in a temporary directory.
+PASSPHRASE = "engine-test-passphrase"
+
+
+class PulumiError(AssertionError):
+    """A pulumi command failed; the message carries its output."""
+
+
+class PulumiProject:
+    """`pulumi` commands against one stack; `config` edits the stack file as a user would."""
+
+    def __init__(self, root: Path, stack: str, engine_bin: Path) -> None:
+        self.root = root
+        self.stack = stack
+        self.project = root / "project"
+        self.rendered = root / "rendered"
+        self.state = root / "state"
+        for directory in (self.project, self.state, root / "home"):
+            directory.mkdir(parents=True)
+        for name in PROGRAM:
+            source = PROJECT_DIR / name
+            if source.is_dir():
+                shutil.copytree(source, self.project / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+            else:
+                shutil.copy2(source, self.project / name)
+        shutil.copy2(PROJECT_DIR / f"Pulumi.{stack}.yaml", self.stack_file)
+        # The program's virtualenv: the project's own, with the pinned SDKs.
+        (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
+        self.env = {
+            "PATH": f"{engine_bin}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(root / "home"),
+            "PULUMI_HOME": str(root / "home" / ".pulumi"),
+            "PULUMI_BACKEND_URL": self.state.as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_CONFIRMATIONS": "true",
+            "NO_COLOR": "1",
+            "LANG": "C.UTF-8",
+        }
+        self.run("stack", "init", stack, "--secrets-provider", "passphrase")
+        self.run("config", "set", "kubernetes:renderYamlToDirectory", str(self.rendered))
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / f"Pulumi.{self.stack}.yaml"
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """`pulumi ARGS` in the project; raises PulumiError with the output when `check` and it fails."""
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive", "--color", "never"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise PulumiError(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def config(self) -> dict[str, Any]:
+        """The stack's `secure-flink:` settings, keys without the project prefix."""
+        values = yaml.safe_load(self.stack_file.read_text())["config"]
+        prefix = f"{PROJECT}:"
+        return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+
+    def set_config(self, **values: Any) -> None:
+        """Sets `secure-flink:<key>` for each keyword (None removes the key), keeping every other line."""
+        document = yaml.safe_load(self.stack_file.read_text())
+        for key, value in values.items():
+            if value is None:
+                document["config"].pop(f"{PROJECT}:{key}", None)
+            else:
+                document["config"][f"{PROJECT}:{key}"] = value
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def up(self) -> subprocess.CompletedProcess[str]:
+        return self.run("up", "--yes", "--skip-preview", "--suppress-progress")
+
+    def preview(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("preview", "--suppress-progress", *args, check=check)
+
+    def plan(self) -> dict[str, str]:
+        """What `pulumi preview` would do to each resource it would change: URN -> operation."""
+        result = self.run("preview", "--json")
+        steps = json.loads(result.stdout).get("steps", [])
+        return {step["urn"]: step["op"] for step in steps if step["op"] != "same"}
+
+    def export(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        return json.loads(self.run("stack", "export", *(["--show-secrets"] if show_secrets else [])).stdout)
+
+    def outputs(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])
+        return json.loads(self.run(*args).stdout)
+
+    def rendered_documents(self) -> list[dict[str, Any]]:
+        """Every object the Kubernetes provider rendered, in file order."""
+        documents = []
+        for path in sorted(self.rendered.rglob("*.yaml")):
+            documents.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        return documents
