@@ -1,0 +1,90 @@
+"""What `pulumi up` on the real engine gives a user works in real software: the UI password from
+`pulumi stack output --show-secrets` opens the Web UI proxy, and a REST client's bundle opens the REST
+API proxy, both nginx configured from the state, in front of a Flink JobManager started from it."""
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.render import names
+from tests.conftest import require_tool
+from tests.engine.pulumi_project import PulumiProject
+from tests.engine.state_view import state_view
+from tests.integration.client_certificates import issued_identity
+from tests.integration.https_client import exchange
+from tests.integration.local_flink import require_flink, running_jobmanager
+from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.proxy_from_render import local_proxy_conf
+
+pytestmark = pytest.mark.real
+
+DEPLOYMENT = "adhoc"
+DOMAIN = "flink.apps.ocp.example.com"
+CLIENTS = [{"name": "ci-bot"}]
+
+
+@pytest.fixture(scope="module")
+def proxies(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iterator[tuple[dict, Path, dict]]:
+    """The OpenShift stack with a REST client, up on the real engine; its UI and REST API proxies on
+    loopback in front of its JobManager. Yields the proxies' ports, the stack CA file and the outputs."""
+    require_flink("the proxies are proven in front of a real Flink REST endpoint")
+    nginx = require_tool("nginx", "the proxies are proven on real nginx")
+    workdir = tmp_path_factory.mktemp("engine-software")
+    project = PulumiProject(workdir / "stack", "ocp", engine_bin)
+    project.set_config(restClients=CLIENTS)
+    project.up()
+    state = state_view(project)
+    ca_file = workdir / "ca.crt"
+    ca_file.write_text(state.outputs["caCertificate"])
+    with running_jobmanager(state, DEPLOYMENT, workdir) as (flink, _), scratch_dir() as root:
+        ports = {}
+        servers = []
+        for role in ("ui", "api"):
+            ports[role] = free_port()
+            conf = local_proxy_conf(
+                state, f"{DEPLOYMENT}-{role}", root / role, listen_port=ports[role], upstream_port=flink.rest_port
+            )
+            servers.append(LocalNginx(nginx, conf, root / role, ports[role]))
+        with servers[0], servers[1]:
+            yield ports, ca_file, {"state": state, "workdir": workdir, "root": root}
+
+
+def request(
+    port: int,
+    ca_file: Path,
+    host: str,
+    path: str,
+    *,
+    identity: tuple[Path, Path] | None = None,
+    credentials: str | None = None,
+) -> tuple[int, bytes]:
+    headers = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+    if credentials is not None:
+        headers += f"Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+    status, _, body = exchange(port, ca_file, host, (headers + "\r\n").encode(), identity=identity, timeout=10)
+    return status, body
+
+
+def test_the_generated_ui_password_opens_the_web_ui(proxies) -> None:
+    ports, ca_file, context = proxies
+    state = context["state"]
+    host = names.ui_host(DEPLOYMENT, DOMAIN)
+    password = state.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
+    # OpenShift's router re-encrypts to the UI proxy without a client certificate: basic auth decides.
+    ok, body = request(ports["ui"], ca_file, host, "/overview", credentials=f"admin:{password}")
+    assert ok == 200 and "flink-version" in json.loads(body)
+    wrong, _ = request(ports["ui"], ca_file, host, "/overview", credentials=f"admin:{password}x")
+    assert wrong == 401
+
+
+def test_a_rest_clients_bundle_opens_the_rest_api(proxies) -> None:
+    ports, ca_file, context = proxies
+    host = names.rest_api_host(DEPLOYMENT, DOMAIN)
+    identity = issued_identity(context["state"], "ci-bot", context["workdir"])
+    ok, body = request(ports["api"], ca_file, host, "/overview", identity=identity)
+    assert ok == 200 and "flink-version" in json.loads(body)
+    anonymous, _ = request(ports["api"], ca_file, host, "/overview")
+    assert anonymous == 400
