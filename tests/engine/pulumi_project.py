@@ -9,15 +9,17 @@ into `rendered/` instead of calling a cluster.
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 PROJECT = "secure-flink"
-PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings")
+PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings", "policy")
 # A test passphrase: what it protects is test state in a temporary directory.
 PASSPHRASE = "engine-test-passphrase"
 
@@ -44,8 +46,9 @@ class PulumiProject:
             else:
                 shutil.copy2(source, self.project / name)
         shutil.copy2(PROJECT_DIR / f"Pulumi.{stack}.yaml", self.stack_file)
-        # The program's virtualenv: the project's own, with the pinned SDKs.
+        # The program's and the policy pack's virtualenvs: the project's own, with the pinned SDKs.
         (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
+        (self.project / "policy" / "venv").symlink_to(PROJECT_DIR / ".venv")
         self.env = {
             "PATH": f"{engine_bin}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(root / "home"),
@@ -67,15 +70,18 @@ class PulumiProject:
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """`pulumi ARGS` in the project; raises PulumiError with the output when `check` and it fails."""
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive", "--color", "never"],
-            cwd=self.project,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        command = ["pulumi", *args, "--non-interactive", "--color", "never"]
+        # A process group of its own: on a timeout, the plugins the CLI started stop with it.
+        process = subprocess.Popen(
+            command, cwd=self.project, env=self.env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
         )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise PulumiError(f"pulumi {' '.join(args)} ran longer than {timeout} s") from None
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise PulumiError(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result

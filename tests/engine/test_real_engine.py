@@ -18,6 +18,16 @@ from tests.schema_validation import validation_errors
 pytestmark = pytest.mark.real
 
 CLIENTS = [{"name": "ci-bot"}, {"name": "alice-laptop"}]
+WEAKENED_INGRESS = """
+import pulumi_kubernetes as weakened_k8s
+
+weakened_k8s.networking.v1.Ingress(
+    "weakened",
+    metadata={"namespace": "flink"},
+    spec={"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": "etl-rest", "port": {"number": 8081}}}}]}}]},
+)
+"""
 
 
 @pytest.fixture(scope="module", params=["dev", "ocp-with-clients"])
@@ -73,6 +83,26 @@ def test_state_holds_secrets_only_as_ciphertext(deployed: PulumiProject) -> None
     assert "PRIVATE KEY" not in state
     assert [value for value in secrets if value in state] == []
     assert '"ciphertext"' in state
+
+
+def test_policy_pack_passes_the_stack(deployed: PulumiProject) -> None:
+    result = deployed.preview("--policy-pack", "policy")
+    assert "secure-flink-guardrails" in result.stdout
+    assert "mandatory" not in result.stdout.lower()
+
+
+def test_policy_pack_refuses_a_weakened_ingress(deployed: PulumiProject) -> None:
+    program = deployed.project / "__main__.py"
+    original = program.read_text()
+    # An Ingress without TLS, beside the stack's own resources.
+    program.write_text(original + WEAKENED_INGRESS)
+    try:
+        result = deployed.preview("--policy-pack", "policy", check=False)
+    finally:
+        program.write_text(original)
+    assert result.returncode != 0
+    assert "[mandatory]" in result.stdout and "ingress-and-route-require-tls" in result.stdout
+    assert "weakened" in result.stdout
 
 
 def test_offline_engine_renders_what_the_real_engine_renders(deployed: PulumiProject) -> None:
