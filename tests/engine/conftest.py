@@ -1,9 +1,13 @@
-"""The engine the real-engine tests run: `make engine`'s build, or the directory PULUMI_ENGINE_BIN names."""
+"""The engine the real-engine tests run (`make engine`'s build, or the directory PULUMI_ENGINE_BIN names),
+and a stack several modules share."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.engine.pulumi_project import PulumiProject
 
 ENGINE_BINARIES = (
     "pulumi",
@@ -29,3 +33,16 @@ def engine_bin() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return directory
+
+
+OCP_CLIENTS = [{"name": "ci-bot"}, {"name": "alice-laptop"}]
+
+
+@pytest.fixture(scope="session")
+def ocp_with_clients(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iterator[PulumiProject]:
+    """The OpenShift stack with two REST clients after its first `pulumi up`. Tests that change its stack
+    file put it back: it stays the stack of OCP_CLIENTS."""
+    project = PulumiProject(tmp_path_factory.mktemp("ocp-with-clients"), "ocp", engine_bin)
+    project.set_config(restClients=OCP_CLIENTS)
+    project.up()
+    yield project

@@ -1,21 +1,19 @@
 """What the real engine plans when a user changes the config of a running stack, and nothing else.
 
-One OpenShift stack with two REST clients is brought up once; each test changes its stack file, asks
+The shared OpenShift stack with two REST clients (conftest); each test changes its stack file, asks
 `pulumi preview` for the plan and puts the file back.
 """
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.engine.conftest import OCP_CLIENTS as CLIENTS
 from tests.engine.pulumi_project import PulumiProject
 from tests.engine.test_real_engine import secret_values
 
 pytestmark = pytest.mark.real
 
-CLIENTS = [{"name": "ci-bot"}, {"name": "alice-laptop"}]
 # Under REST mTLS every deployment's REST truststore lists the clients, and on OpenShift every REST proxy's
 # nginx config holds their allow-list: a client change reaches exactly these.
 ALLOW_LISTS = {
@@ -31,12 +29,9 @@ ALLOW_LISTS = {
 CLIENT_RESOURCES = ("cert", "csr", "id", "key", "pkcs12-password")
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iterator[PulumiProject]:
-    project = PulumiProject(tmp_path_factory.mktemp("plans"), "ocp", engine_bin)
-    project.set_config(restClients=CLIENTS)
-    project.up()
-    yield project
+@pytest.fixture
+def running(ocp_with_clients: PulumiProject) -> PulumiProject:
+    return ocp_with_clients
 
 
 def planned(project: PulumiProject, **config: Any) -> dict[str, str]:

@@ -23,20 +23,18 @@ pytestmark = pytest.mark.real
 
 DEPLOYMENT = "adhoc"
 DOMAIN = "flink.apps.ocp.example.com"
-CLIENTS = [{"name": "ci-bot"}]
 
 
 @pytest.fixture(scope="module")
-def proxies(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iterator[tuple[dict, Path, dict]]:
-    """The OpenShift stack with a REST client, up on the real engine; its UI and REST API proxies on
-    loopback in front of its JobManager. Yields the proxies' ports, the stack CA file and the outputs."""
+def proxies(
+    tmp_path_factory: pytest.TempPathFactory, ocp_with_clients: PulumiProject
+) -> Iterator[tuple[dict, Path, dict]]:
+    """The shared OpenShift stack's UI and REST API proxies on loopback in front of its JobManager, all
+    from the real engine's state. Yields the proxies' ports, the stack CA file and the state."""
     require_flink("the proxies are proven in front of a real Flink REST endpoint")
     nginx = require_tool("nginx", "the proxies are proven on real nginx")
     workdir = tmp_path_factory.mktemp("engine-software")
-    project = PulumiProject(workdir / "stack", "ocp", engine_bin)
-    project.set_config(restClients=CLIENTS)
-    project.up()
-    state = state_view(project)
+    state = state_view(ocp_with_clients)
     ca_file = workdir / "ca.crt"
     ca_file.write_text(state.outputs["caCertificate"])
     with running_jobmanager(state, DEPLOYMENT, workdir) as (flink, _), scratch_dir() as root:
