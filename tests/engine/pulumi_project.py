@@ -1,8 +1,8 @@
 """One stack of the secure-flink program under the real Pulumi CLI, isolated in a directory of its own.
 
 The program and its stack file are copied in (the passphrase provider writes its salt into the stack file);
-state lives in a local file backend beside them; only the engine binaries in `engine_bin` run: no update
-check, no plugin download, no ambient plugin from the user's PATH. The Kubernetes provider renders YAML
+state lives in a local file backend beside them; the engine binaries in `engine_bin` come first on PATH, and
+there is no update check and no plugin download. The Kubernetes provider renders YAML
 into `rendered/` instead of calling a cluster.
 """
 
@@ -71,14 +71,15 @@ class PulumiProject:
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """`pulumi ARGS` in the project; raises PulumiError with the output when `check` and it fails."""
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
-        # A process group of its own: on a timeout, the plugins the CLI started stop with it.
+        # A session of its own: on a timeout, the plugins the CLI started (each in a process group of its
+        # own) stop with it.
         process = subprocess.Popen(
             command, cwd=self.project, env=self.env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
         )
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _kill_session(process.pid)
             process.communicate()
             raise PulumiError(f"pulumi {' '.join(args)} ran longer than {timeout} s") from None
         result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
@@ -93,7 +94,7 @@ class PulumiProject:
         return {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
 
     def set_config(self, **values: Any) -> None:
-        """Sets `secure-flink:<key>` for each keyword (None removes the key), keeping every other line."""
+        """Sets `secure-flink:<key>` for each keyword (None removes the key), keeping every other key."""
         document = yaml.safe_load(self.stack_file.read_text())
         for key, value in values.items():
             if value is None:
@@ -127,3 +128,15 @@ class PulumiProject:
         for path in sorted(self.rendered.rglob("*.yaml")):
             documents.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
         return documents
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL to every process of the session `session` leads."""
+    for entry in Path("/proc").iterdir():
+        try:
+            # Fields after the parenthesized command name: state, ppid, pgrp, session, ...
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and int(fields[3]) == session:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, IndexError, ValueError):
+            continue
