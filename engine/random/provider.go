@@ -22,7 +22,7 @@ func ProviderInfo(bridgeMetadata []byte) bridge.ProviderInfo {
 		MetadataInfo: bridge.NewProviderMetadata(bridgeMetadata),
 		// random_bytes has no id attribute and needs an id function; secure-flink does not use it.
 		IgnoreMappings: []string{"random_bytes"},
-		// State written as the published provider writes it, so either can read the other's state.
+		// The state options the published provider sets, so state has the same shape.
 		EnableAccurateBridgePreview: true,
 		EnableRawStateDelta:         true,
 	}

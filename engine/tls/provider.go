@@ -21,7 +21,7 @@ func ProviderInfo(bridgeMetadata []byte) tfbridge.ProviderInfo {
 		Version:      Version,
 		GitHubOrg:    "hashicorp",
 		MetadataInfo: tfbridge.NewProviderMetadata(bridgeMetadata),
-		// State written as the published provider writes it, so either can read the other's state.
+		// The state options the published provider sets, so state has the same shape.
 		EnableZeroDefaultSchemaVersion: true,
 		EnableAccurateBridgePreview:    true,
 	}
