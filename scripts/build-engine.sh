@@ -38,8 +38,12 @@ timed() { # name, then the command that builds it
 	echo "$name $((SECONDS - start))s" >>"$stamp"
 }
 
-module_dir() { # the module cache directory of a dependency of the wrapper module in $1
-	(cd "$1" && go list -m -f '{{.Dir}}' "$2")
+module_dir() { # the module cache directory of a dependency of the wrapper module in $1 (downloaded first:
+	# `go list -m` names no directory for a module that is not in the cache yet)
+	local dir
+	dir=$(cd "$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2")
+	[ -n "$dir" ] || { echo "no module directory for $2" >&2; exit 1; }
+	echo "$dir"
 }
 
 build_cli() {
