@@ -12,14 +12,15 @@ import (
 var Version string
 
 // ProviderInfo names every Terraform resource random_x as random:index/randomX:RandomX, the tokens of
-// the pulumi_random SDK. bridgeMetadata is the bridge's record of past renames; a fresh build has none.
-func ProviderInfo(bridgeMetadata []byte) bridge.ProviderInfo {
+// the pulumi_random SDK.
+func ProviderInfo() bridge.ProviderInfo {
 	info := bridge.ProviderInfo{
-		P:            tfbridge.ShimProvider(provider.New()),
-		Name:         "random",
-		Version:      Version,
-		GitHubOrg:    "hashicorp",
-		MetadataInfo: bridge.NewProviderMetadata(bridgeMetadata),
+		P:         tfbridge.ShimProvider(provider.New()),
+		Name:      "random",
+		Version:   Version,
+		GitHubOrg: "hashicorp",
+		// The bridge's record of past renames: a fresh build has none.
+		MetadataInfo: bridge.NewProviderMetadata([]byte("{}")),
 		// random_bytes has no id attribute and needs an id function; secure-flink does not use it.
 		IgnoreMappings: []string{"random_bytes"},
 		// The state options the published provider sets, so state has the same shape.

@@ -12,15 +12,15 @@ import (
 var Version string
 
 // ProviderInfo names every Terraform resource tls_x_y as tls:index/xY:XY and every data source as
-// tls:index/getXY:getXY, the tokens of the pulumi_tls SDK. bridgeMetadata is
-// the bridge's record of past renames; a fresh build has none.
-func ProviderInfo(bridgeMetadata []byte) tfbridge.ProviderInfo {
+// tls:index/getXY:getXY, the tokens of the pulumi_tls SDK.
+func ProviderInfo() tfbridge.ProviderInfo {
 	info := tfbridge.ProviderInfo{
-		P:            pf.ShimProvider(provider.New()),
-		Name:         "tls",
-		Version:      Version,
-		GitHubOrg:    "hashicorp",
-		MetadataInfo: tfbridge.NewProviderMetadata(bridgeMetadata),
+		P:         pf.ShimProvider(provider.New()),
+		Name:      "tls",
+		Version:   Version,
+		GitHubOrg: "hashicorp",
+		// The bridge's record of past renames: a fresh build has none.
+		MetadataInfo: tfbridge.NewProviderMetadata([]byte("{}")),
 		// The state options the published provider sets, so state has the same shape.
 		EnableZeroDefaultSchemaVersion: true,
 		EnableAccurateBridgePreview:    true,

@@ -19,6 +19,6 @@ func noSchema(context.Context, plugin.GetSchemaRequest) ([]byte, error) {
 }
 
 func main() {
-	tfbridge.Main(context.Background(), "random", shim.ProviderInfo([]byte("{}")),
+	tfbridge.Main(context.Background(), "random", shim.ProviderInfo(),
 		tfbridge.ProviderMetadata{XGetSchema: noSchema})
 }

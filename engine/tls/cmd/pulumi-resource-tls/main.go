@@ -19,6 +19,6 @@ func noSchema(context.Context, plugin.GetSchemaRequest) ([]byte, error) {
 }
 
 func main() {
-	tfbridge.Main(context.Background(), "tls", shim.ProviderInfo([]byte("{}")),
+	tfbridge.Main(context.Background(), "tls", shim.ProviderInfo(),
 		tfbridge.ProviderMetadata{XGetSchema: noSchema})
 }
