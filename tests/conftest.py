@@ -6,7 +6,7 @@ import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -57,11 +57,15 @@ def require_tool(name: str, why: str) -> str:
     """Path of `name`; skips without it, except under CI=true where a missing real component fails."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} not found: {why}. Run `make test`, which installs it."
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{name} not found: {why}. Run `make test`, which installs it.")
     return path
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skips the test for want of a real component, or fails it under CI=true."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.hookimpl(hookwrapper=True)
