@@ -90,19 +90,20 @@ def secret_strings(result: RunResult) -> set[str]:
         if kubernetes_provider.is_kubernetes(registration.type):
             continue
         for key in registration.secret_outputs:
-            found.update(_leaves(registration.outputs.get(key)))
+            found.update(string_leaves(registration.outputs.get(key)))
     return {s for s in found if len(s) >= 8}
 
 
-def _leaves(value: Any) -> Iterable[str]:
+def string_leaves(value: Any) -> Iterable[str]:
+    """Every string inside `value`, through dicts' values and lists."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _leaves(v)
+            yield from string_leaves(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _leaves(v)
+            yield from string_leaves(v)
 
 
 def redact(document: dict[str, Any], secrets: set[str]) -> dict[str, Any]:

@@ -6,10 +6,10 @@ payloads, PEM blocks, fingerprints and digests of them, the random provider's re
 suffixes wherever they appear.
 """
 
-import json
 import re
 from typing import Any
 
+from offline.engine import RunResult
 from offline.render import kubernetes_objects, manifest
 from tests.conftest import StackRunner
 
@@ -57,25 +57,10 @@ def _scrubbed(value: Any, suffixed: dict[str, str], generated: set[str]) -> Any:
 def offline_render(stack: str, **overrides: Any) -> tuple[list[dict[str, Any]], set[str]]:
     """The objects the offline engine renders for the stack, and the random strings of that run."""
     result = StackRunner(stack).up(**overrides)
-    generated = {
-        r.outputs[key]
-        for r in result.resources
-        if r.type.startswith("random:")
-        for key in RANDOM_RESULTS
-        if key in r.outputs
-    }
-    return [manifest(registration) for registration in kubernetes_objects(result)], generated
+    return [manifest(registration) for registration in kubernetes_objects(result)], random_strings(result)
 
 
-def real_random_strings(exported: dict[str, Any]) -> set[str]:
-    """The random provider's results in a `pulumi stack export --show-secrets` document."""
-    found = set()
-    for resource in exported["deployment"].get("resources", []):
-        if resource["type"].startswith("random:"):
-            for key in RANDOM_RESULTS:
-                value = resource.get("outputs", {}).get(key)
-                if isinstance(value, dict):  # a secret: the export holds its plaintext JSON-encoded
-                    value = json.loads(value["plaintext"])
-                if value is not None:
-                    found.add(value)
-    return found
+def random_strings(result: RunResult) -> set[str]:
+    """The random provider's results in a run: the offline engine's, or the real one's (`state_view`)."""
+    randoms = [r.outputs for r in result.resources if r.type.startswith("random:")]
+    return {outputs[key] for outputs in randoms for key in RANDOM_RESULTS if key in outputs}

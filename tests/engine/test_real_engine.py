@@ -7,12 +7,13 @@ Kubernetes provider renders YAML instead of calling a cluster (`kubernetes:rende
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from offline.render import string_leaves
 from tests.engine.pulumi_project import PulumiProject
-from tests.engine.render_comparison import comparable, offline_render, real_random_strings
+from tests.engine.render_comparison import comparable, offline_render, random_strings
+from tests.engine.state_view import state_view
 from tests.schema_validation import validation_errors
 
 pytestmark = pytest.mark.real
@@ -46,22 +47,8 @@ def deployed(
 def secret_values(project: PulumiProject) -> list[str]:
     """Every string inside the stack's secret outputs, as `stack output --show-secrets` prints them."""
     plain, shown = project.outputs(), project.outputs(show_secrets=True)
-    found: list[str] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    for key, value in shown.items():
-        if plain.get(key) != value:
-            collect(value)
-    return [value for value in found if len(value) >= 8]
+    secret = [value for key, value in shown.items() if plain.get(key) != value]
+    return [value for value in string_leaves(secret) if len(value) >= 8]
 
 
 def test_up_renders_objects_that_pass_strict_validation(deployed: PulumiProject) -> None:
@@ -111,7 +98,7 @@ def test_offline_engine_renders_what_the_real_engine_renders(deployed: PulumiPro
     overrides = {"restClients": deployed.config()["restClients"]} if "restClients" in deployed.config() else {}
     offline_objects, offline_random = offline_render(deployed.stack, **overrides)
     offline = comparable(offline_objects, offline_random)
-    real = comparable(deployed.rendered_documents(), real_random_strings(deployed.export(show_secrets=True)))
+    real = comparable(deployed.rendered_documents(), random_strings(state_view(deployed)))
     assert sorted(offline) == sorted(real)
     assert {key: doc for key, doc in offline.items() if doc != real[key]} == {}
 
@@ -119,7 +106,7 @@ def test_offline_engine_renders_what_the_real_engine_renders(deployed: PulumiPro
 def test_the_comparison_sees_a_changed_field(deployed: PulumiProject) -> None:
     # Negative control: what the comparison replaces must not hide a real difference.
     documents = deployed.rendered_documents()
-    generated = real_random_strings(deployed.export(show_secrets=True))
+    generated = random_strings(state_view(deployed))
     changed = [dict(d) for d in documents]
     target = next(i for i, d in enumerate(changed) if d["kind"] == "FlinkDeployment")
     changed[target] = {**changed[target], "spec": {**changed[target]["spec"], "image": "flink:1.17"}}
