@@ -2,7 +2,6 @@
 `pulumi stack output --show-secrets` opens the Web UI proxy, and a REST client's bundle opens the REST
 API proxy, both nginx configured from the state, in front of a Flink JobManager started from it."""
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from tests.conftest import require_tool
 from tests.engine.pulumi_project import PulumiProject
 from tests.engine.state_view import state_view
 from tests.integration.client_certificates import issued_identity
-from tests.integration.https_client import exchange
+from tests.integration.https_client import basic_authorization, exchange, request_bytes
 from tests.integration.local_flink import require_flink, running_jobmanager
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
@@ -57,12 +56,12 @@ def request(
     path: str,
     *,
     identity: tuple[Path, Path] | None = None,
-    credentials: str | None = None,
+    credentials: tuple[str, str] | None = None,
 ) -> tuple[int, bytes]:
-    headers = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
-    if credentials is not None:
-        headers += f"Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
-    status, _, body = exchange(port, ca_file, host, (headers + "\r\n").encode(), identity=identity, timeout=10)
+    headers = {} if credentials is None else {"Authorization": basic_authorization(*credentials)}
+    status, _, body = exchange(
+        port, ca_file, host, request_bytes("GET", path, host, headers=headers), identity=identity
+    )
     return status, body
 
 
@@ -72,9 +71,9 @@ def test_the_generated_ui_password_opens_the_web_ui(proxies) -> None:
     host = names.ui_host(DEPLOYMENT, DOMAIN)
     password = state.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
     # OpenShift's router re-encrypts to the UI proxy without a client certificate: basic auth decides.
-    ok, body = request(ports["ui"], ca_file, host, "/overview", credentials=f"admin:{password}")
+    ok, body = request(ports["ui"], ca_file, host, "/overview", credentials=("admin", password))
     assert ok == 200 and "flink-version" in json.loads(body)
-    wrong, _ = request(ports["ui"], ca_file, host, "/overview", credentials=f"admin:{password}x")
+    wrong, _ = request(ports["ui"], ca_file, host, "/overview", credentials=("admin", password + "x"))
     assert wrong == 401
 
 

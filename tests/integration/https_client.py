@@ -1,5 +1,6 @@
 """One HTTP/1.1 exchange over TLS with a server on 127.0.0.1, verified against a CA file for a server name."""
 
+import base64
 import socket
 import ssl
 from pathlib import Path
@@ -41,6 +42,11 @@ def request_bytes(method: str, path: str, host: str, body: bytes = b"", headers:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", f"Content-Length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The value of an HTTP basic-auth Authorization header."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def jar_upload_form(jar: bytes) -> tuple[bytes, dict[str, str]]:

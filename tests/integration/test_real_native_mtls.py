@@ -22,6 +22,7 @@ import yaml
 from components.render import names
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity
+from tests.integration.https_client import basic_authorization
 from tests.integration.local_flink import require_flink, rest_get, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.proxy_from_render import local_proxy_conf
@@ -139,7 +140,7 @@ def proxied_status(
 
     headers = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
     if basic:
-        headers += "Authorization: Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode() + "\r\n"
+        headers += f"Authorization: {basic_authorization(*basic)}\r\n"
     with (
         socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,

@@ -15,7 +15,7 @@ import pytest
 
 from components.render import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.https_client import exchange, jar_upload_form, request_bytes
+from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
 from tests.integration.https_upstream import https_upstream
 from tests.integration.local_flink import require_flink, running_jobmanager, write_pem_identity
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
@@ -46,9 +46,7 @@ class Proxy:
     ) -> tuple[int, dict[str, str], bytes]:
         headers = dict(headers or {})
         if credentials:
-            headers["Authorization"] = (
-                "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-            )
+            headers["Authorization"] = basic_authorization(*credentials)
         request = request_bytes(method, path, PROXY_NAME, body, headers)
         return exchange(self.port, self.ca_file, PROXY_NAME, request, identity=self.caller)
 

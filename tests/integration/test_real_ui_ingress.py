@@ -3,7 +3,6 @@ configures itself from the rendered UI Ingress, in front of the real UI proxy (n
 Flink JobManager; everything from one render of the dev stack with a uiDomain, the `adhoc` session cluster.
 """
 
-import base64
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from components.render import names
 from components.render.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
-from tests.integration.https_client import exchange, jar_upload_form, request_bytes
+from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
 from tests.integration.ingress_nginx import controller_nginx_conf
 from tests.integration.local_flink import require_flink, running_jobmanager
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
@@ -72,7 +71,7 @@ def request(
 ) -> tuple[int, bytes]:
     headers = dict(headers or {})
     if login:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
+        headers["Authorization"] = basic_authorization(*login)
     status, _, payload = exchange(port, ca_file, HOST, request_bytes(method, path, HOST, body, headers))
     return status, payload
 
