@@ -9,6 +9,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from components.java_stores import JavaStores
 from components.pki import client_certificate, private_key, server_certificate
 from components.render import names, tls_material
 from components.render.flink_conf import RestAuthentication, tls_flink_configuration
@@ -55,7 +56,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
       REST clients one by one), so no identity issued for another deployment gets in;
     - a random password per store pair, and Secrets for the stores and the passwords.
 
-    Keystores are encoded deterministically (components/render/keystores.py): unchanged keys,
+    The stores are encoded once and kept in state (components/java_stores.py): unchanged keys,
     certificates and passwords give byte-identical Secrets, so `pulumi up` on an unchanged stack
     changes nothing and restarts nothing, while any new key, certificate or password gives new stores.
     """
@@ -138,13 +139,19 @@ class FlinkInternalTLS(pulumi.ComponentResource):
             opts=child,
         )
         password = _store_password(f"{name}-internal-password", args.rotation, child)
+        stores = JavaStores(
+            f"{name}-internal-stores",
+            stores=pulumi.Output.all(key.private_key_pem, cert.cert_pem).apply(
+                lambda v: tls_material.internal_stores(key_pem=v[0], cert_pem=v[1], alias=deployment)
+            ),
+            password=password.result,
+            opts=child,
+        )
         secret = k8s.core.v1.Secret(
             f"{name}-internal",
             metadata={"namespace": args.namespace, "labels": labels},
             type="Opaque",
-            data=pulumi.Output.all(key.private_key_pem, cert.cert_pem, password.result).apply(
-                lambda v: tls_material.internal_tls_files(key_pem=v[0], cert_pem=v[1], password=v[2], alias=deployment)
-            ),
+            data=stores.files,
             opts=child,
         )
         return secret, password
@@ -197,27 +204,34 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         )
         password = _store_password(f"{name}-rest-password", args.rotation, child)
         alias = names.rest_service(args.deployment_name)
+        stores = JavaStores(
+            f"{name}-rest-stores",
+            stores=pulumi.Output.all(
+                key.private_key_pem,
+                cert.cert_pem,
+                rest_ca.cert_pem,
+                pulumi.Output.all(*caller_cas),
+                pulumi.Output.all(*allowed),
+            ).apply(
+                lambda v: tls_material.rest_stores(
+                    key_pem=v[0],
+                    cert_pem=v[1],
+                    ca_pem=v[2],
+                    alias=alias,
+                    caller_ca_pems=list(v[3]),
+                    allowed_client_pems=list(v[4]),
+                )
+            ),
+            password=password.result,
+            opts=child,
+        )
         secret = k8s.core.v1.Secret(
             f"{name}-rest",
             metadata={"namespace": args.namespace, "labels": labels},
             type="Opaque",
-            data=pulumi.Output.all(
-                key.private_key_pem,
-                cert.cert_pem,
-                rest_ca.cert_pem,
-                password.result,
-                pulumi.Output.all(*caller_cas),
-                pulumi.Output.all(*allowed),
-            ).apply(
-                lambda v: tls_material.rest_tls_files(
-                    key_pem=v[0],
-                    cert_pem=v[1],
-                    ca_pem=v[2],
-                    password=v[3],
-                    alias=alias,
-                    caller_ca_pems=list(v[4]),
-                    allowed_client_pems=list(v[5]),
-                )
+            # The REST CA in PEM too: the pods' own REST clients (the CLI) verify the server with it.
+            data=pulumi.Output.all(stores.files, rest_ca.cert_pem).apply(
+                lambda v: {**v[0], names.CA_CERT_FILE: tls_material.b64(v[1])}
             ),
             opts=child,
         )

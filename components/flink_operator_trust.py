@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.certificate_authority import CertificateAuthority
+from components.java_stores import JavaStores
 from components.pki import client_certificate
 from components.render import names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeySpec
@@ -61,21 +62,26 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
             lifetime=args.lifetime,
             opts=child,
         )
-        self.truststore_secret = k8s.core.v1.Secret(
-            f"{name}-truststore",
-            metadata={"name": names.OPERATOR_TLS_SECRET, "namespace": args.operator_namespace, "labels": labels},
-            type="Opaque",
-            data=pulumi.Output.all(
+        stores = JavaStores(
+            f"{name}-stores",
+            stores=pulumi.Output.all(
                 pulumi.Output.all(**args.rest_ca_pems),
-                password.result,
                 client_key.private_key_pem,
                 client_cert.cert_pem,
                 args.client_ca.cert_pem,
             ).apply(
-                lambda v: tls_material.operator_tls_files(
-                    rest_ca_pems=v[0], password=v[1], client_key_pem=v[2], client_cert_pem=v[3], client_ca_pem=v[4]
+                lambda v: tls_material.operator_stores(
+                    rest_ca_pems=v[0], client_key_pem=v[1], client_cert_pem=v[2], client_ca_pem=v[3]
                 )
             ),
+            password=password.result,
+            opts=child,
+        )
+        self.truststore_secret = k8s.core.v1.Secret(
+            f"{name}-truststore",
+            metadata={"name": names.OPERATOR_TLS_SECRET, "namespace": args.operator_namespace, "labels": labels},
+            type="Opaque",
+            data=stores.files,
             opts=child,
         )
         k8s.core.v1.Secret(

@@ -8,12 +8,14 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from components.java_stores import JavaStores
 from components.pki import client_certificate
 from components.render import names, tls_material
 from components.render.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:RestClientCertificates"
 PKCS12_PASSWORD_LENGTH = 24
+PKCS12_FILE = "client.p12"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,14 +115,20 @@ class RestClientCertificates(pulumi.ComponentResource):
             keepers={"rotation": rotation},
             opts=child,
         )
-        return pulumi.Output.all(cert.cert_pem, key.private_key_pem, ca.cert_pem, password.result).apply(
+        pkcs12 = JavaStores(
+            f"{name}-{client}-pkcs12",
+            stores=pulumi.Output.all(key_pem=key.private_key_pem, cert_pem=cert.cert_pem, ca_pem=ca.cert_pem).apply(
+                lambda pems: {PKCS12_FILE: tls_material.client_store(**pems, alias=client)}
+            ),
+            password=password.result,
+            opts=child,
+        )
+        return pulumi.Output.all(cert.cert_pem, key.private_key_pem, ca.cert_pem, pkcs12.files, password.result).apply(
             lambda v: {
                 "certificate": v[0],
                 "privateKey": v[1],
                 "caCertificate": v[2],
-                "pkcs12": tls_material.client_pkcs12(
-                    key_pem=v[1], cert_pem=v[0], ca_pem=v[2], password=v[3], alias=client
-                ),
-                "pkcs12Password": v[3],
+                "pkcs12": v[3][PKCS12_FILE],
+                "pkcs12Password": v[4],
             }
         )

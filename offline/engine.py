@@ -2,7 +2,8 @@
 
 The Pulumi CLI (which owns the engine and downloads provider plugins) cannot run here, so this
 stands in for it, on top of the SDK's mock monitor:
-- tls and random resources are created for real (offline/tls_provider.py, offline/random_provider.py);
+- tls and random resources are created for real (offline/tls_provider.py, offline/random_provider.py),
+  and Python dynamic resources by their own providers (offline/dynamic_provider.py);
 - Kubernetes objects get the names and replacement rules of pulumi-kubernetes (offline/kubernetes_provider.py);
 - like the engine, it marks outputs secret when the provider declares them secret
   (`additionalSecretOutputs`) or when the same-named input was secret;
@@ -28,7 +29,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.sync_await import _sync_await
 
-from offline import kubernetes_provider, random_provider, tls_provider
+from offline import dynamic_provider, kubernetes_provider, random_provider, tls_provider
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 CREATE = {**tls_provider.CREATE, **random_provider.CREATE}
@@ -197,14 +198,18 @@ class Engine:
     def _step(self, registration: Registration, secret_keys: set[str]) -> None:
         """Decide what `pulumi up` does to one resource and produce its outputs."""
         old = self.state.get(registration.urn)
+        retriggered = old is not None and old.replacement_trigger != registration.replacement_trigger
         if not registration.custom:
             operation = "same" if old else "create"
         elif old is None:
             operation = "create"
-        elif old.inputs == registration.inputs and old.replacement_trigger == registration.replacement_trigger:
+        elif dynamic_provider.is_dynamic(registration.type) and not retriggered:
+            # The engine asks a dynamic provider even when the inputs are unchanged.
+            operation = dynamic_provider.diff(old.id, old.outputs, registration.inputs)
+        elif old.inputs == registration.inputs and not retriggered:
             operation = "same"
         elif (
-            old.replacement_trigger != registration.replacement_trigger
+            retriggered
             or not kubernetes_provider.is_kubernetes(registration.type)
             or kubernetes_provider.needs_replacement(registration.type, old.inputs, registration.inputs)
         ):
@@ -230,6 +235,10 @@ class Engine:
             if operation == "update" and old is not None:
                 return kubernetes_provider.update(old.outputs, registration.inputs)
             return kubernetes_provider.create(registration.type, registration.name, registration.inputs)
+        if dynamic_provider.is_dynamic(registration.type):
+            if operation == "update" and old is not None:
+                return dynamic_provider.update(old.id, old.outputs, registration.inputs)
+            return dynamic_provider.create(registration.inputs)
         create = CREATE.get(registration.type)
         if create is None:
             raise NotImplementedError(f"offline engine: no provider behaviour for {registration.type}")

@@ -7,7 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from . import names
-from .keystores import java_keystore, java_truststore
+from .java_stores import KeyEntry, TrustedEntries, key_entry, trusted_entries
 
 
 def b64(data: bytes | str) -> str:
@@ -15,33 +15,28 @@ def b64(data: bytes | str) -> str:
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
-def internal_tls_files(*, key_pem: str, cert_pem: str, password: str, alias: str) -> dict[str, str]:
-    """Internal mTLS files (Secret `data`): the keystore, and a truststore that trusts only that same certificate.
+def internal_stores(*, key_pem: str, cert_pem: str, alias: str) -> dict[str, KeyEntry | TrustedEntries]:
+    """Internal mTLS stores, by file name: the keystore, and a truststore that trusts only that same certificate.
 
     Trusting the one self-signed certificate, not a shared CA, is what keeps the trust domain per
     cluster: another deployment's internal certificate is simply not in this truststore.
     """
     return {
-        names.KEYSTORE_FILE: b64(
-            java_keystore(private_key_pem=key_pem, certificate_chain_pems=[cert_pem], password=password, alias=alias)
-        ),
-        names.TRUSTSTORE_FILE: b64(
-            java_truststore(trusted_certificate_pems=[cert_pem], password=password, aliases=[alias])
-        ),
+        names.KEYSTORE_FILE: key_entry(alias=alias, private_key_pem=key_pem, certificate_chain_pems=[cert_pem]),
+        names.TRUSTSTORE_FILE: trusted_entries(trusted_certificate_pems=[cert_pem], aliases=[alias]),
     }
 
 
-def rest_tls_files(
+def rest_stores(
     *,
     key_pem: str,
     cert_pem: str,
     ca_pem: str,
-    password: str,
     alias: str,
     caller_ca_pems: Sequence[str] = (),
     allowed_client_pems: Sequence[str] = (),
-) -> dict[str, str]:
-    """REST TLS files (Secret `data`): server keystore with its chain, truststore, the deployment's REST CA in PEM.
+) -> dict[str, KeyEntry | TrustedEntries]:
+    """REST TLS stores, by file name: the server keystore with its chain, and the truststore.
 
     The truststore holds the deployment's own REST CA (`ca_pem`): REST clients in the pods verify the server
     with it, and under REST mTLS it admits the callers it issued (the pods' CLI, the proxies, the ingress),
@@ -58,40 +53,27 @@ def rest_tls_files(
         *(f"client-{i}" for i in range(len(allowed_client_pems))),
     ]
     return {
-        names.KEYSTORE_FILE: b64(
-            java_keystore(
-                private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
-            )
-        ),
-        names.TRUSTSTORE_FILE: b64(
-            java_truststore(trusted_certificate_pems=trusted, password=password, aliases=aliases)
-        ),
-        names.CA_CERT_FILE: b64(ca_pem),
+        names.KEYSTORE_FILE: key_entry(alias=alias, private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem]),
+        names.TRUSTSTORE_FILE: trusted_entries(trusted_certificate_pems=trusted, aliases=aliases),
     }
 
 
-def operator_tls_files(
-    *, rest_ca_pems: Mapping[str, str], password: str, client_key_pem: str, client_cert_pem: str, client_ca_pem: str
-) -> dict[str, str]:
+def operator_stores(
+    *, rest_ca_pems: Mapping[str, str], client_key_pem: str, client_cert_pem: str, client_ca_pem: str
+) -> dict[str, KeyEntry | TrustedEntries]:
     """The operator's truststore (every deployment's REST CA, by deployment name), and its keystore for
     deployments with REST mTLS (its identity and the CA that signed it). The Helm chart mounts them as
     truststore.jks and keystore.jks; Java's JKS loader reads the PKCS12 inside too."""
     deployments = sorted(rest_ca_pems)
     return {
-        "truststore.jks": b64(
-            java_truststore(
-                trusted_certificate_pems=[rest_ca_pems[d] for d in deployments],
-                password=password,
-                aliases=[f"{d}-rest-ca" for d in deployments],
-            )
+        "truststore.jks": trusted_entries(
+            trusted_certificate_pems=[rest_ca_pems[d] for d in deployments],
+            aliases=[f"{d}-rest-ca" for d in deployments],
         ),
-        "keystore.jks": b64(
-            java_keystore(
-                private_key_pem=client_key_pem,
-                certificate_chain_pems=[client_cert_pem, client_ca_pem],
-                password=password,
-                alias="flink-operator",
-            )
+        "keystore.jks": key_entry(
+            alias="flink-operator",
+            private_key_pem=client_key_pem,
+            certificate_chain_pems=[client_cert_pem, client_ca_pem],
         ),
     }
 
@@ -101,13 +83,9 @@ def sha1_fingerprint(cert_pem: str) -> str:
     return x509.load_pem_x509_certificate(cert_pem.encode()).fingerprint(hashes.SHA1()).hex()
 
 
-def client_pkcs12(*, key_pem: str, cert_pem: str, ca_pem: str, password: str, alias: str) -> str:
-    """A password-protected PKCS12 (base64) with the client's key, certificate and CA, for browsers and curl."""
-    return b64(
-        java_keystore(
-            private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem], password=password, alias=alias
-        )
-    )
+def client_store(*, key_pem: str, cert_pem: str, ca_pem: str, alias: str) -> KeyEntry:
+    """A REST client's PKCS12, for browsers and curl: its key, its certificate and the CA that issued it."""
+    return key_entry(alias=alias, private_key_pem=key_pem, certificate_chain_pems=[cert_pem, ca_pem])
 
 
 def tls_secret_files(*, cert_pem: str, ca_pem: str, key_pem: str) -> dict[str, str]:

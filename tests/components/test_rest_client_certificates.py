@@ -72,6 +72,8 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
     assert {name: op for name, op in changed.items() if name not in issued} == {
         "etl-api-ingress": "update",
         "adhoc-api-ingress": "update",
+        "etl-tls-rest-stores": "replace",
+        "adhoc-tls-rest-stores": "replace",
         "etl-tls-rest": "replace",
         "adhoc-tls-rest": "replace",
         "etl": "update",

@@ -1,10 +1,9 @@
 """What a second `pulumi up` does: nothing on an unchanged stack, exactly the right things on a changed one."""
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from pulumi.dynamic import DiffResult
 
-from components.render import tls_material
+from components.java_stores import JavaStoresProvider
 from tests.conftest import StackRunner
 
 SECRET = "kubernetes:core/v1:Secret"
@@ -24,20 +23,12 @@ def test_unchanged_stack_changes_nothing_on_second_up():
     assert secrets(second) == secrets(first), "keystore bytes are identical, not merely equivalent"
 
 
-def _randomized_keystore(*, private_key_pem, certificate_chain_pems, password, alias):
-    key = serialization.load_pem_private_key(private_key_pem.encode(), None)
-    from cryptography import x509
-
-    certs = [x509.load_pem_x509_certificate(p.encode()) for p in certificate_chain_pems]
-    return pkcs12.serialize_key_and_certificates(
-        alias.encode(), key, certs[0], certs[1:], serialization.BestAvailableEncryption(password.encode())
-    )
-
-
-def test_a_store_rebuilt_with_fresh_randomness_is_caught(monkeypatch):
-    # Negative control for the test above: with the library serializer, which salts every build
-    # afresh, the same unchanged stack would replace its keystore Secrets on every `pulumi up`.
-    monkeypatch.setattr(tls_material, "java_keystore", _randomized_keystore)
+def test_stores_encoded_afresh_on_every_up_would_be_caught(monkeypatch):
+    # Negative control for the test above: cryptography salts every encoding afresh, so a provider that
+    # re-encoded on every `pulumi up` (instead of keeping the bytes in state) would replace the store
+    # Secrets, and restart the clusters, each time.
+    always = DiffResult(changes=True, replaces=["stores"], delete_before_replace=False)
+    monkeypatch.setattr(JavaStoresProvider, "diff", lambda self, _id, olds, news: always)
     runner = StackRunner("dev")
     runner.up()
     second = runner.up()
@@ -77,6 +68,7 @@ def test_adding_a_deployment_creates_only_its_resources_and_removing_deletes_the
     added = runner.up(deployments=deployments)
     changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
     # The operator's truststore, which holds every deployment's REST CA, is the one shared object that changes.
+    assert changed.pop("operator-trust-stores") == "replace"
     assert changed.pop("operator-trust-truststore") == "replace"
     assert set(changed.values()) == {"create"}
     assert {name.split("-")[0] for name in changed} == {"reports"}
@@ -84,7 +76,7 @@ def test_adding_a_deployment_creates_only_its_resources_and_removing_deletes_the
     deleted = {r.name for r in removed.deleted}
     assert "reports" in deleted and "reports-tls-internal" in deleted
     kept = {r.name: removed.operations[r.urn] for r in removed.resources if r.urn in removed.changes()}
-    assert kept == {"operator-trust-truststore": "replace"}
+    assert kept == {"operator-trust-stores": "replace", "operator-trust-truststore": "replace"}
     assert all(removed.changes()[r.urn] == "delete" for r in removed.deleted)
 
 

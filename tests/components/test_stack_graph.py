@@ -10,6 +10,7 @@ from components.render import names
 from offline.engine import RunResult
 from tests.conftest import StackRunner
 
+JAVA_STORES = "pulumi-python:dynamic:JavaStores"
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
 SECRET = "kubernetes:core/v1:Secret"
 
@@ -60,6 +61,8 @@ def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):
         "etl-tls-rest-client-ui-proxy-cert": "tls:index/locallySignedCert:LocallySignedCert",
         "etl-tls-internal-password": "random:index/randomPassword:RandomPassword",
         "etl-tls-rest-password": "random:index/randomPassword:RandomPassword",
+        "etl-tls-internal-stores": JAVA_STORES,
+        "etl-tls-rest-stores": JAVA_STORES,
         "etl-tls-internal": SECRET,
         "etl-tls-rest": SECRET,
         "etl-tls-passwords": SECRET,

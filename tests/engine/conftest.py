@@ -15,6 +15,7 @@ ENGINE_BINARIES = (
     "pulumi-language-python",
     "pulumi-language-python-exec",
     "pulumi-analyzer-policy-python",
+    "pulumi-resource-pulumi-python",
     "pulumi-resource-kubernetes",
     "pulumi-resource-tls",
     "pulumi-resource-random",

@@ -31,7 +31,7 @@ class PulumiError(AssertionError):
 class PulumiProject:
     """`pulumi` commands against one stack; `config` edits the stack file as a user would."""
 
-    def __init__(self, root: Path, stack: str, engine_bin: Path) -> None:
+    def __init__(self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR) -> None:
         self.root = root
         self.stack = stack
         self.project = root / "project"
@@ -39,16 +39,10 @@ class PulumiProject:
         self.state = root / "state"
         for directory in (self.project, self.state, root / "home"):
             directory.mkdir(parents=True)
-        for name in PROGRAM:
-            source = PROJECT_DIR / name
-            if source.is_dir():
-                shutil.copytree(source, self.project / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
-            else:
-                shutil.copy2(source, self.project / name)
-        shutil.copy2(PROJECT_DIR / f"Pulumi.{stack}.yaml", self.stack_file)
-        # The program's and the policy pack's virtualenvs: the project's own, with the pinned SDKs.
+        self.install_program(source)
+        shutil.copy2(source / f"Pulumi.{stack}.yaml", self.stack_file)
+        # The program's virtualenv: the project's own, with the pinned SDKs.
         (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
-        (self.project / "policy" / "venv").symlink_to(PROJECT_DIR / ".venv")
         self.env = {
             "PATH": f"{engine_bin}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(root / "home"),
@@ -63,6 +57,21 @@ class PulumiProject:
         }
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
         self.run("config", "set", "kubernetes:renderYamlToDirectory", str(self.rendered))
+
+    def install_program(self, source: Path) -> None:
+        """Puts the program in `source` in place of the current one, as a user upgrading does; the stack file
+        and the state stay."""
+        for name in PROGRAM:
+            target = self.project / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            target.unlink(missing_ok=True)
+            if (source / name).is_dir():
+                shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+            else:
+                shutil.copy2(source / name, target)
+        # The policy pack's virtualenv: the project's own too.
+        (self.project / "policy" / "venv").symlink_to(PROJECT_DIR / ".venv")
 
     @property
     def stack_file(self) -> Path:

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.real
 # Under REST mTLS every deployment's REST truststore lists the clients, and on OpenShift every REST proxy's
 # nginx config holds their allow-list: a client change reaches exactly these.
 ALLOW_LISTS = {
+    "etl-tls-rest-stores": "replace",
+    "adhoc-tls-rest-stores": "replace",
     "etl-tls-rest": "replace",
     "adhoc-tls-rest": "replace",
     "etl": "update",
@@ -26,7 +28,7 @@ ALLOW_LISTS = {
     "etl-api-proxy-deployment": "update",
     "adhoc-api-proxy-deployment": "update",
 }
-CLIENT_RESOURCES = ("cert", "csr", "id", "key", "pkcs12-password")
+CLIENT_RESOURCES = ("cert", "csr", "id", "key", "pkcs12", "pkcs12-password")
 
 
 @pytest.fixture
@@ -73,7 +75,8 @@ def test_a_new_hash_scheme_rewrites_only_the_htpasswd_secrets(running: PulumiPro
 
 def test_rotation_replaces_every_key_certificate_store_and_password(running: PulumiProject) -> None:
     resources = running.export()["deployment"]["resources"]
-    generated = {r["urn"].rsplit("::", 1)[1] for r in resources if r["type"].startswith(("tls:", "random:"))}
+    generated_types = ("tls:", "random:", "pulumi-python:dynamic:JavaStores")
+    generated = {r["urn"].rsplit("::", 1)[1] for r in resources if r["type"].startswith(generated_types)}
     secrets = {r["urn"].rsplit("::", 1)[1] for r in resources if r["type"] == "kubernetes:core/v1:Secret"}
     plan = planned(running, tlsRotation="2026-12")
     assert generated and secrets

@@ -2,7 +2,9 @@
 `pulumi stack output --show-secrets` opens the Web UI proxy, and a REST client's bundle opens the REST
 API proxy, both nginx configured from the state, in front of a Flink JobManager started from it."""
 
+import base64
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +87,24 @@ def test_a_rest_clients_bundle_opens_the_rest_api(proxies) -> None:
     assert ok == 200 and "flink-version" in json.loads(body)
     anonymous, _ = request(ports["api"], ca_file, host, "/overview")
     assert anonymous == 400
+
+
+def curl_with_pkcs12(port: int, ca_file: Path, host: str, bundle: Path, password: str) -> subprocess.CompletedProcess:
+    curl = require_tool("curl", "proves the REST client's PKCS#12 as users present it")
+    command = [curl, "--silent", "--show-error", "--max-time", "20", "--write-out", "\n%{http_code}"]
+    command += ["--cacert", str(ca_file), "--resolve", f"{host}:{port}:127.0.0.1"]
+    command += ["--cert-type", "P12", "--cert", f"{bundle}:{password}", f"https://{host}:{port}/overview"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+def test_a_rest_clients_pkcs12_opens_the_rest_api_with_curl(proxies) -> None:
+    ports, ca_file, context = proxies
+    host = names.rest_api_host(DEPLOYMENT, DOMAIN)
+    bundle = context["state"].outputs["restClients"]["ci-bot"]
+    path = context["workdir"] / "ci-bot.p12"
+    path.write_bytes(base64.b64decode(bundle["pkcs12"]))
+    ok = curl_with_pkcs12(ports["api"], ca_file, host, path, bundle["pkcs12Password"])
+    assert ok.returncode == 0 and ok.stdout.endswith("\n200"), ok.stderr
+    assert "flink-version" in json.loads(ok.stdout.rsplit("\n", 1)[0])
+    wrong = curl_with_pkcs12(ports["api"], ca_file, host, path, bundle["pkcs12Password"] + "x")
+    assert wrong.returncode != 0 and not wrong.stdout.endswith("\n200")

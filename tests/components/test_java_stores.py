@@ -1,14 +1,18 @@
-"""Behaviour of the deterministic PKCS#12 renderer, checked against cryptography and Java."""
+"""The Java stores: what the store descriptions accept, what cryptography encodes from them, what Java, OpenSSL
+and the JavaStores provider make of the result."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.render.keystores import java_keystore, java_truststore
+from components.java_stores import KDF_ROUNDS, JavaStoresProvider, encode_store
+from components.render.java_stores import key_entry, trusted_entries
 from tests.conftest import require_tool
 
 JAVA_WHY = "checks that Java reads and uses the stores"
@@ -113,6 +118,17 @@ def other_pki() -> Pki:
     return _make_pki("ec-p256", "unrelated")
 
 
+def java_keystore(*, private_key_pem: str, certificate_chain_pems, password: str, alias: str) -> bytes:
+    entry = key_entry(alias=alias, private_key_pem=private_key_pem, certificate_chain_pems=certificate_chain_pems)
+    return encode_store(entry, password)
+
+
+def java_truststore(*, trusted_certificate_pems, password: str, aliases=None) -> bytes:
+    if aliases is None:
+        aliases = [f"ca-{index}" for index in range(len(trusted_certificate_pems))]
+    return encode_store(trusted_entries(trusted_certificate_pems=trusted_certificate_pems, aliases=aliases), password)
+
+
 def _keystore(pki: Pki, *, password: str = PASSWORD, alias: str = "flink") -> bytes:
     return java_keystore(
         private_key_pem=pki.leaf_key_pem,
@@ -122,40 +138,44 @@ def _keystore(pki: Pki, *, password: str = PASSWORD, alias: str = "flink") -> by
     )
 
 
-# --- determinism ---------------------------------------------------------------------------
+# --- the provider keeps what it encoded ------------------------------------------------------------
 
 
-def test_keystore_is_byte_identical_for_identical_inputs(pki):
-    assert _keystore(pki) == _keystore(pki)
+def test_every_encoding_draws_fresh_salts_so_only_state_keeps_bytes_stable(pki):
+    # Why the stores live in a resource's state: encoding the same inputs twice gives different bytes.
+    assert _keystore(pki) != _keystore(pki)
+    assert pkcs12.load_pkcs12(_keystore(pki), PASSWORD.encode()).cert.certificate == pki.leaf_cert
 
 
-def test_truststore_is_byte_identical_for_identical_inputs(pki):
-    first = java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
-    assert first == java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
+def _props(pki: Pki, *, password: str = PASSWORD) -> dict:
+    entry = key_entry(alias="flink", private_key_pem=pki.leaf_key_pem, certificate_chain_pems=[pki.leaf_pem])
+    trusted = trusted_entries(trusted_certificate_pems=[pki.ca_pem], aliases=["ca"])
+    return {"stores": {"keystore.p12": entry, "truststore.p12": trusted}, "password": password}
 
 
-def test_keystore_changes_when_password_alias_or_certificate_changes(pki, other_pki):
-    baseline = _keystore(pki)
-    assert _keystore(pki, password=PASSWORD + "!") != baseline
-    assert _keystore(pki, alias="other") != baseline
-    assert _keystore(other_pki) != baseline
+def test_provider_creates_every_store_under_the_password(pki):
+    created = JavaStoresProvider().create(_props(pki))
+    files = {name: base64.b64decode(data) for name, data in created.outs["files"].items()}
+    assert pkcs12.load_pkcs12(files["keystore.p12"], PASSWORD.encode()).cert.certificate == pki.leaf_cert
+    trusted = pkcs12.load_pkcs12(files["truststore.p12"], PASSWORD.encode()).additional_certs
+    assert [(c.certificate, c.friendly_name) for c in trusted] == [(pki.ca_cert, b"ca")]
+    assert PASSWORD not in json.dumps(created.outs) and pki.leaf_key_pem not in json.dumps(created.outs)
 
 
-def test_truststore_changes_when_password_alias_or_certificate_changes(pki, other_pki):
-    baseline = java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD)
-    assert java_truststore(trusted_certificate_pems=[pki.ca_pem], password="other") != baseline
-    assert java_truststore(trusted_certificate_pems=[pki.ca_pem], password=PASSWORD, aliases=["x"]) != baseline
-    assert java_truststore(trusted_certificate_pems=[other_pki.ca_pem], password=PASSWORD) != baseline
+def test_provider_reports_no_change_for_the_same_stores_and_password(pki):
+    provider = JavaStoresProvider()
+    olds = provider.create(_props(pki)).outs
+    diff = provider.diff("id", olds, _props(pki))
+    assert diff.changes is False and diff.replaces == []
 
 
-def test_accepts_pkcs8_and_traditional_key_pem_with_identical_output(pki):
-    pkcs8_pem = pki.leaf_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    from_pkcs8 = java_keystore(
-        private_key_pem=pkcs8_pem, certificate_chain_pems=[pki.leaf_pem, pki.ca_pem], password=PASSWORD, alias="flink"
-    )
-    assert from_pkcs8 == _keystore(pki)
+def test_provider_replaces_when_a_store_or_the_password_changes(pki, other_pki):
+    provider = JavaStoresProvider()
+    olds = provider.create(_props(pki)).outs
+    assert provider.diff("id", olds, _props(pki, password="another password")).replaces == ["password"]
+    assert provider.diff("id", olds, _props(other_pki)).replaces == ["stores"]
+    unknown = {**_props(pki), "stores": {"keystore.p12": pulumi.output.UNKNOWN}}  # what a preview cannot know yet
+    assert provider.diff("id", olds, unknown).replaces == ["stores"]
 
 
 # --- cryptography (OpenSSL) reads them -------------------------------------------------------
@@ -179,6 +199,18 @@ def test_key_and_leaf_share_local_key_id_of_leaf_sha1(pki, tmp_path):
     dump = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
     expected = " ".join(f"{b:02X}" for b in pki.leaf_cert.fingerprint(hashes.SHA1()))
     assert re.findall(r"localKeyID: ([0-9A-F ]+?)\s*$", dump, flags=re.MULTILINE) == [expected, expected]
+
+
+def test_stores_use_pbes2_aes_256_and_a_sha256_mac(pki, tmp_path):
+    # OpenSSL 3's defaults, which Java 17 reads; not the RC2/3DES of older PKCS#12 files.
+    openssl = require_tool("openssl", "dumps PKCS#12 encryption parameters")
+    path = tmp_path / "keystore.p12"
+    path.write_bytes(_keystore(pki))
+    command = [openssl, "pkcs12", "-info", "-nodes", "-in", str(path), "-passin", f"pass:{PASSWORD}"]
+    dump = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stderr
+    scheme = f"PBES2, PBKDF2, AES-256-CBC, Iteration {KDF_ROUNDS}, PRF hmacWithSHA256"
+    assert dump.count(scheme) == 2, dump
+    assert "MAC: sha256" in dump
 
 
 def test_cryptography_rejects_keystore_with_wrong_password(pki):
