@@ -1,5 +1,6 @@
 # secure-flink — `make test` sets up everything the tests need and runs them all;
-# `make render STACK=dev OUT=build/dev [SHOW_SECRETS=1]` renders a stack offline; `make scan STACK=dev` scans it.
+# `make render STACK=dev OUT=build/dev [SHOW_SECRETS=1]` runs `pulumi up` of a stack on the built engine, rendering
+# YAML (its state stays in OUT, so the next render prints the diff); `make scan STACK=dev` scans what it wrote.
 
 PYTHON ?= python3
 VENV := .venv
@@ -54,7 +55,7 @@ $(TOOLS): %: .cache/%/.installed
 
 # Scan a rendered stack offline: no download of guidelines, no update check.
 scan: render checkov
-	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true .cache/checkov/bin/checkov -d $(OUT) \
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true .cache/checkov/bin/checkov -f $(OUT)/manifests.yaml \
 		--framework kubernetes --skip-download --compact
 
 # Measured on 2 cores: cold (empty Go caches, 1.8 GB of modules downloaded) about 23 minutes; warm (Go caches
@@ -80,8 +81,8 @@ test: setup
 benchmark: setup
 	$(PY) -m benchmarks.proxy_throughput
 
-render: $(VENV)/.installed
-	$(PY) -m offline.render --stack $(STACK) --out $(OUT) $(if $(SHOW_SECRETS),--show-secrets,)
+render: $(VENV)/.installed $(ENGINE_STAMP)
+	$(PY) -m local_stack.render --stack $(STACK) --out $(OUT) $(if $(SHOW_SECRETS),--show-secrets,)
 
 clean:
 	rm -rf build .pytest_cache

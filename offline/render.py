@@ -1,16 +1,11 @@
-"""`make render`: run a stack offline and write what `pulumi up` would apply.
-
-    python -m offline.render --stack dev --out build/dev [--show-secrets]
-
-Writes <out>/manifests.yaml (every Kubernetes object, dependency order, API-server field names) and
-<out>/outputs.json (stack outputs); prints the resource tree as `pulumi preview` lists it. Secret
-values are replaced by a placeholder unless --show-secrets. Invalid config: exit 2, nothing written.
+"""What a run of the program applies, as files: <out>/manifests.yaml (every Kubernetes object, dependency
+order, API-server field names) and <out>/outputs.json (stack outputs), secret values replaced by a
+placeholder unless asked for. Written from a run of either engine (offline.engine, or the real engine's
+state through local_stack.state_view): `make render` and the tests read the same files.
 """
 
-import argparse
 import base64
 import json
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,20 +13,9 @@ from typing import Any
 import yaml
 
 from offline import kubernetes_provider
-from offline.engine import Engine, Registration, RunResult
-from offline.stack_config import StackConfigError, load_stack_config
-from settings.model import ConfigError
+from offline.engine import Registration, RunResult
 
 PLACEHOLDER = "[secret]"
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-OPERATION_MARKS = {"create": "+ ", "same": "  ", "update": "~ ", "replace": "+-", "delete": "- "}
-
-
-def run_stack(stack: str, project_dir: Path = PROJECT_DIR, engine: Engine | None = None) -> RunResult:
-    """Run the stack's program once (on `engine`, to continue its state); config errors raise."""
-    config = load_stack_config(project_dir, stack)
-    engine = engine or Engine(project_dir, config.project, stack)
-    return engine.run(config.values, config.secret_keys)
 
 
 def kubernetes_objects(result: RunResult) -> list[Registration]:
@@ -82,12 +66,12 @@ def _normalized(value: Any) -> Any:
 def secret_strings(result: RunResult) -> set[str]:
     """The secret values the stack generates (keys, passwords): what must never appear in plain text.
 
-    Kubernetes objects only carry them (a whole FlinkDeployment spec is secret because it holds
-    passwords), so their other strings are not secrets themselves.
+    Kubernetes objects and components only carry them (a whole FlinkDeployment spec, or a component's
+    Flink settings, is secret because it holds passwords), so their other strings are not secrets themselves.
     """
     found: set[str] = set()
     for registration in result.resources:
-        if kubernetes_provider.is_kubernetes(registration.type):
+        if not registration.custom or kubernetes_provider.is_kubernetes(registration.type):
             continue
         for key in registration.secret_outputs:
             found.update(string_leaves(registration.outputs.get(key)))
@@ -134,36 +118,14 @@ def stack_outputs(result: RunResult, show_secrets: bool) -> dict[str, Any]:
     }
 
 
-def resource_tree(result: RunResult) -> str:
-    """The tree `pulumi preview` prints: operation, type, name, indented under the parent."""
-    children: dict[str, list[Registration]] = {}
-    for registration in result.resources:
-        children.setdefault(registration.parent, []).append(registration)
-    stack_name = result.stack_urn.rsplit("::", 1)[-1]
-    lines = [f"{'Op':<3}{'Type':<64}Name", f"{'':<3}{'pulumi:pulumi:Stack':<64}{stack_name}"]
-
-    def walk(parent: str, depth: int) -> None:
-        for r in children.get(parent, []):
-            mark = OPERATION_MARKS[result.operations.get(r.urn, "same")]
-            lines.append(f"{mark:<3}{'  ' * depth + '└─ ' + r.type:<64}{r.name}")
-            walk(r.urn, depth + 1)
-
-    walk(result.stack_urn, 0)
-    lines.extend(f"{OPERATION_MARKS['delete']:<3}{'└─ ' + r.type:<64}{r.name}" for r in result.deleted)
-    counts: dict[str, int] = {}
-    for operation in list(result.operations.values()) + ["delete"] * len(result.deleted):
-        counts[operation] = counts.get(operation, 0) + 1
-    lines.append(
-        "Resources: "
-        + ", ".join(f"{n} to {op}" if op != "same" else f"{n} unchanged" for op, n in sorted(counts.items()))
-    )
-    return "\n".join(lines)
-
-
-def write_render(result: RunResult, out: Path, show_secrets: bool) -> None:
-    """Both files, or neither: their text is made before either is written."""
+def write_render(
+    result: RunResult, out: Path, show_secrets: bool, documents: list[dict[str, Any]] | None = None
+) -> None:
+    """Both files, or neither: their text is made before either is written. `documents` are the objects in
+    the order to write them; by default, the run's Kubernetes objects as its state holds them."""
     secrets = secret_strings(result)
-    documents = [manifest(r) for r in kubernetes_objects(result)]
+    if documents is None:
+        documents = [manifest(r) for r in kubernetes_objects(result)]
     if not show_secrets:
         documents = [redact(d, secrets) for d in documents]
     files = {
@@ -173,24 +135,3 @@ def write_render(result: RunResult, out: Path, show_secrets: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--show-secrets", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        result = run_stack(args.stack)
-    except (StackConfigError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    write_render(result, args.out, args.show_secrets)
-    print(resource_tree(result))
-    print(f"wrote {args.out / 'manifests.yaml'} and {args.out / 'outputs.json'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

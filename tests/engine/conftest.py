@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.project import PulumiProject
 from tests.conftest import unavailable
-from tests.engine.pulumi_project import PulumiProject
 
 ENGINE_BINARIES = (
     "pulumi",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.project import PulumiProject
+from local_stack.state_view import state_view
 from offline.render import string_leaves
-from tests.engine.pulumi_project import PulumiProject
 from tests.engine.render_comparison import comparable, offline_render, random_strings
-from tests.engine.state_view import state_view
 from tests.schema_validation import validation_errors
 
 pytestmark = pytest.mark.real

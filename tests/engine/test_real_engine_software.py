@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from components.render import names
+from local_stack.project import PulumiProject
+from local_stack.state_view import state_view
 from tests.conftest import require_tool
-from tests.engine.pulumi_project import PulumiProject
-from tests.engine.state_view import state_view
 from tests.integration.client_certificates import issued_identity
 from tests.integration.https_client import basic_authorization, exchange, request_bytes
 from tests.integration.local_flink import require_flink, running_jobmanager

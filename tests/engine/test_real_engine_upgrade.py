@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.project import PROJECT_DIR, PulumiProject
 from tests.conftest import unavailable
-from tests.engine.pulumi_project import PROJECT_DIR, PulumiProject
 
 pytestmark = pytest.mark.real
 

@@ -1,31 +1,22 @@
-"""`make render`: the offline render writes valid manifests, redacts secrets, and refuses bad config whole."""
+"""The render writer on offline runs: valid manifests in dependency order, secrets redacted unless asked for.
+(`make render` itself, on the real engine: tests/engine/test_make_render.py.)"""
 
 import base64
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from offline import render
-from tests.conftest import PROJECT_DIR, StackRunner
+from tests.conftest import StackRunner
 from tests.schema_validation import validation_errors
 
 
 @pytest.fixture(scope="module", params=["dev", "ocp"])
-def rendered(request, tmp_path_factory) -> tuple[str, Path, subprocess.CompletedProcess]:
+def rendered(request, tmp_path_factory) -> tuple[str, Path]:
     out = tmp_path_factory.mktemp(f"render-{request.param}")
-    completed = subprocess.run(
-        [sys.executable, "-m", "offline.render", "--stack", request.param, "--out", str(out)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return request.param, out, completed
+    render.write_render(StackRunner(request.param).up(), out, show_secrets=False)
+    return request.param, out
 
 
 def documents(out: Path) -> list[dict]:
@@ -33,7 +24,7 @@ def documents(out: Path) -> list[dict]:
 
 
 def test_every_rendered_object_validates_strictly(rendered):
-    _, out, _ = rendered
+    _, out = rendered
     docs = documents(out)
     kinds = {d["kind"] for d in docs}
     assert {"Secret", "FlinkDeployment"} <= kinds
@@ -42,7 +33,7 @@ def test_every_rendered_object_validates_strictly(rendered):
 
 def test_validation_rejects_what_the_api_server_would(rendered):
     # Negative controls: the validator is not vacuous for either kind of object.
-    _, out, _ = rendered
+    _, out = rendered
     docs = documents(out)
     flink = next(d for d in docs if d["kind"] == "FlinkDeployment")
     flink["spec"]["taskManager"]["replicaz"] = 2
@@ -55,7 +46,7 @@ def test_validation_rejects_what_the_api_server_would(rendered):
 
 
 def test_manifests_come_in_dependency_order(rendered):
-    _, out, _ = rendered
+    _, out = rendered
     docs = documents(out)
     position = {d["metadata"]["name"]: i for i, d in enumerate(docs)}
     for flink in (d for d in docs if d["kind"] == "FlinkDeployment"):
@@ -64,7 +55,7 @@ def test_manifests_come_in_dependency_order(rendered):
 
 
 def test_secret_values_are_redacted_by_default(rendered):
-    _, out, _ = rendered
+    _, out = rendered
     text = (out / "manifests.yaml").read_text()
     assert "PRIVATE KEY" not in text
     for doc in documents(out):
@@ -78,37 +69,9 @@ def test_secret_values_are_redacted_by_default(rendered):
 
 
 def test_show_secrets_reveals_real_material(tmp_path):
-    result = render.run_stack("dev")
-    render.write_render(result, tmp_path, show_secrets=True)
+    render.write_render(StackRunner("dev").up(), tmp_path, show_secrets=True)
     secret = next(d for d in documents(tmp_path) if d["kind"] == "Secret" and "data" in d and "ca.crt" in d["data"])
     assert base64.b64decode(secret["data"]["ca.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")
-
-
-def test_render_prints_the_resource_tree(rendered):
-    stack, out, completed = rendered
-    assert "pulumi:pulumi:Stack" in completed.stdout and f"secure-flink-{stack}" in completed.stdout
-    assert "secureflink:index:FlinkInternalTLS" in completed.stdout
-    assert "to create" in completed.stdout
-    outputs = json.loads((out / "outputs.json").read_text())
-    assert outputs["platform"] == {"dev": "kubernetes", "ocp": "openshift"}[stack]
-
-
-def test_invalid_config_exits_non_zero_and_writes_nothing(tmp_path):
-    stack_file = PROJECT_DIR / "Pulumi.badtest.yaml"
-    stack_file.write_text("config:\n  secure-flink:platform: gke\n")
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "offline.render", "--stack", "badtest", "--out", str(tmp_path / "out")],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        stack_file.unlink()
-    assert completed.returncode != 0
-    assert "secure-flink:platform" in completed.stderr and "gke" in completed.stderr
-    assert not (tmp_path / "out").exists()
 
 
 VARIANTS = [

@@ -1,9 +1,9 @@
-"""One stack of the secure-flink program under the real Pulumi CLI, isolated in a directory of its own.
+"""One stack of the secure-flink program under the real Pulumi CLI, in a directory of its own.
 
 The program and its stack file are copied in (the passphrase provider writes its salt into the stack file);
 state lives in a local file backend beside them; the engine binaries in `engine_bin` come first on PATH, and
 there is no update check and no plugin download. The Kubernetes provider renders YAML
-into `rendered/` instead of calling a cluster.
+into `rendered/` instead of calling a cluster. Opening the directory again continues the same stack.
 """
 
 import json
@@ -17,14 +17,16 @@ from typing import Any
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "secure-flink"
 PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings", "policy")
-# A test passphrase: what it protects is test state in a temporary directory.
-PASSPHRASE = "engine-test-passphrase"
+# What protects a local stack's secrets unless PULUMI_CONFIG_PASSPHRASE is set: its keys and passwords are
+# its own, made for tests and renders, never a deployed stack's.
+PASSPHRASE = "secure-flink-local-stack"
+RENDER_DIRECTORY_KEY = "kubernetes:renderYamlToDirectory"
 
 
-class PulumiError(AssertionError):
+class PulumiError(RuntimeError):
     """A pulumi command failed; the message carries its output."""
 
 
@@ -32,31 +34,36 @@ class PulumiProject:
     """`pulumi` commands against one stack; `config` edits the stack file as a user would."""
 
     def __init__(self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR) -> None:
+        """The stack in `root`: created with the program and stack file of `source`, or, if `root` already
+        holds it, reopened with its state (call `install_program` and `adopt_config` to bring changes in)."""
         self.root = root
         self.stack = stack
         self.project = root / "project"
         self.rendered = root / "rendered"
         self.state = root / "state"
+        created = not self.stack_file.exists()
         for directory in (self.project, self.state, root / "home"):
-            directory.mkdir(parents=True)
-        self.install_program(source)
-        shutil.copy2(source / f"Pulumi.{stack}.yaml", self.stack_file)
-        # The program's virtualenv: the project's own, with the pinned SDKs.
-        (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
+            directory.mkdir(parents=True, exist_ok=True)
         self.env = {
             "PATH": f"{engine_bin}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(root / "home"),
             "PULUMI_HOME": str(root / "home" / ".pulumi"),
             "PULUMI_BACKEND_URL": self.state.as_uri(),
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "NO_COLOR": "1",
             "LANG": "C.UTF-8",
         }
+        if not created:
+            return
+        self.install_program(source)
+        shutil.copy2(source / f"Pulumi.{stack}.yaml", self.stack_file)
+        # The program's virtualenv: the project's own, with the pinned SDKs.
+        (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
-        self.run("config", "set", "kubernetes:renderYamlToDirectory", str(self.rendered))
+        self.run("config", "set", RENDER_DIRECTORY_KEY, str(self.rendered))
 
     def install_program(self, source: Path) -> None:
         """Puts the program in `source` in place of the current one, as a user upgrading does; the stack file
@@ -72,6 +79,14 @@ class PulumiProject:
                 shutil.copy2(source / name, target)
         # The policy pack's virtualenv: the project's own too.
         (self.project / "policy" / "venv").symlink_to(PROJECT_DIR / ".venv")
+
+    def adopt_config(self, stack_file: Path) -> None:
+        """Takes the `config:` of `stack_file` (the one a user edits) whole, keeping this stack's encryption
+        salt and render directory."""
+        document = yaml.safe_load(self.stack_file.read_text())
+        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+        document["config"] = {**config, RENDER_DIRECTORY_KEY: str(self.rendered)}
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
     @property
     def stack_file(self) -> Path:
