@@ -41,7 +41,8 @@ class PulumiProject:
         self.project = root / "project"
         self.rendered = root / "rendered"
         self.state = root / "state"
-        created = not self.stack_file.exists()
+        self.created = not self.stack_file.exists()
+        """Whether this opening made the stack (with `source`'s program and stack file)."""
         for directory in (self.project, self.state, root / "home"):
             directory.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -56,7 +57,7 @@ class PulumiProject:
             "NO_COLOR": "1",
             "LANG": "C.UTF-8",
         }
-        if not created:
+        if not self.created:
             return
         self.install_program(source)
         shutil.copy2(source / f"Pulumi.{stack}.yaml", self.stack_file)

@@ -47,7 +47,8 @@ def render(project_dir: Path, stack: str, out: Path, engine_bin: Path, show_secr
     """`pulumi up` of the stack kept in `out`; writes the files and returns what `pulumi up --diff` printed."""
     out.mkdir(parents=True, exist_ok=True)
     project = PulumiProject(out / "pulumi", stack, engine_bin, source=project_dir)
-    project.install_program(project_dir)
+    if not project.created:
+        project.install_program(project_dir)
     project.adopt_config(project_dir / f"Pulumi.{stack}.yaml")
     update = project.run("up", "--yes", "--diff", "--suppress-progress")
     result = state_view(project)

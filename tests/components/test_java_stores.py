@@ -190,24 +190,25 @@ def test_cryptography_loads_keystore_key_leaf_and_chain(pki):
     assert [c.certificate for c in loaded.additional_certs] == [pki.ca_cert]
 
 
-def test_key_and_leaf_share_local_key_id_of_leaf_sha1(pki, tmp_path):
-    # Java and OpenSSL both fall back to pairing a lone key without localKeyId, so only a dump shows it.
-    openssl = require_tool("openssl", "dumps PKCS#12 bag attributes")
+def _openssl_info(pki: Pki, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`openssl pkcs12 -info` of a keystore: bag attributes on stdout, encryption parameters on stderr."""
+    openssl = require_tool("openssl", "dumps PKCS#12 bag attributes and encryption parameters")
     path = tmp_path / "keystore.p12"
     path.write_bytes(_keystore(pki))
     command = [openssl, "pkcs12", "-info", "-nodes", "-in", str(path), "-passin", f"pass:{PASSWORD}"]
-    dump = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_key_and_leaf_share_local_key_id_of_leaf_sha1(pki, tmp_path):
+    # Java and OpenSSL both fall back to pairing a lone key without localKeyId, so only a dump shows it.
+    dump = _openssl_info(pki, tmp_path).stdout
     expected = " ".join(f"{b:02X}" for b in pki.leaf_cert.fingerprint(hashes.SHA1()))
     assert re.findall(r"localKeyID: ([0-9A-F ]+?)\s*$", dump, flags=re.MULTILINE) == [expected, expected]
 
 
 def test_stores_use_pbes2_aes_256_and_a_sha256_mac(pki, tmp_path):
     # OpenSSL 3's defaults, which Java 17 reads; not the RC2/3DES of older PKCS#12 files.
-    openssl = require_tool("openssl", "dumps PKCS#12 encryption parameters")
-    path = tmp_path / "keystore.p12"
-    path.write_bytes(_keystore(pki))
-    command = [openssl, "pkcs12", "-info", "-nodes", "-in", str(path), "-passin", f"pass:{PASSWORD}"]
-    dump = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stderr
+    dump = _openssl_info(pki, tmp_path).stderr
     scheme = f"PBES2, PBKDF2, AES-256-CBC, Iteration {KDF_ROUNDS}, PRF hmacWithSHA256"
     assert dump.count(scheme) == 2, dump
     assert "MAC: sha256" in dump

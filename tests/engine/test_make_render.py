@@ -15,8 +15,7 @@ import pytest
 import yaml
 
 from local_stack.project import PROGRAM, PROJECT_DIR, PulumiProject
-from local_stack.state_view import state_view
-from offline.render import string_leaves
+from tests.engine.test_real_engine import secret_values
 from tests.schema_validation import validation_errors
 
 pytestmark = pytest.mark.real
@@ -45,13 +44,6 @@ def make_render(source: Path, out: Path, engine_bin: Path, *extra: str) -> subpr
 
 def documents(out: Path) -> list[dict]:
     return list(yaml.safe_load_all((out / "manifests.yaml").read_text()))
-
-
-def secret_outputs(out: Path, engine_bin: Path) -> list[str]:
-    """The values of the rendered stack's secret outputs (generated passwords), from its state."""
-    result = state_view(PulumiProject(out / "pulumi", STACK, engine_bin))
-    secret = [value for name, value in result.outputs.items() if name in result.secret_outputs]
-    return [value for value in string_leaves(secret) if len(value) >= 8]
 
 
 def set_stack_config(source: Path, **values: object) -> None:
@@ -94,7 +86,7 @@ def test_manifests_come_in_dependency_order(rendered) -> None:
 def test_secret_values_are_redacted_and_the_files_are_private(rendered, engine_bin: Path) -> None:
     _, out, _ = rendered
     text = (out / "manifests.yaml").read_text()
-    secrets = secret_outputs(out, engine_bin)
+    secrets = secret_values(PulumiProject(out / "pulumi", STACK, engine_bin))
     assert secrets and [value for value in secrets if value in text] == []
     assert "PRIVATE KEY" not in text
     for doc in documents(out):
@@ -117,7 +109,8 @@ def test_a_render_after_a_config_change_prints_exactly_that_change(rendered, eng
     changed = re.findall(r"^\s+[-+~]+\s*(\S+): \((\w+)\)$", completed.stdout, flags=re.MULTILINE)
     assert set(changed) == {("kubernetes:core/v1:Secret", "replace"), ("kubernetes:apps/v1:Deployment", "update")}
     assert "htpasswd: [secret] => [secret]" in completed.stdout
-    assert [value for value in secret_outputs(out, engine_bin) if value in completed.stdout] == []
+    secrets = secret_values(PulumiProject(out / "pulumi", STACK, engine_bin))
+    assert secrets and [value for value in secrets if value in completed.stdout] == []
 
 
 def test_an_unchanged_render_changes_nothing_and_can_show_secrets(rendered, engine_bin: Path) -> None:
