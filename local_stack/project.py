@@ -2,8 +2,9 @@
 
 The program and its stack file are copied in (the passphrase provider writes its salt into the stack file);
 state lives in a local file backend beside them; the engine binaries in `engine_bin` come first on PATH, and
-there is no update check and no plugin download. The Kubernetes provider renders YAML
-into `rendered/` instead of calling a cluster. Opening the directory again continues the same stack.
+there is no update check and no plugin download. The Kubernetes provider renders YAML into `rendered/` instead
+of calling a cluster, unless the stack is given a kubeconfig. Opening the directory again continues the same
+stack.
 """
 
 import json
@@ -24,6 +25,9 @@ PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings", "policy")
 # its own, made for tests and renders, never a deployed stack's.
 PASSPHRASE = "secure-flink-local-stack"
 RENDER_DIRECTORY_KEY = "kubernetes:renderYamlToDirectory"
+KUBECONFIG_KEY = "kubernetes:kubeconfig"
+# Where the Kubernetes provider sends the stack's objects: the local stack's own, not the user's.
+TARGET_KEYS = (RENDER_DIRECTORY_KEY, KUBECONFIG_KEY)
 
 
 class PulumiError(RuntimeError):
@@ -33,9 +37,12 @@ class PulumiError(RuntimeError):
 class PulumiProject:
     """`pulumi` commands against one stack; `config` edits the stack file as a user would."""
 
-    def __init__(self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR) -> None:
+    def __init__(
+        self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR, kubeconfig: Path | None = None
+    ) -> None:
         """The stack in `root`: created with the program and stack file of `source`, or, if `root` already
-        holds it, reopened with its state (call `install_program` and `adopt_config` to bring changes in)."""
+        holds it, reopened with its state (call `install_program` and `adopt_config` to bring changes in).
+        A new stack renders YAML, or with `kubeconfig` deploys to that cluster."""
         self.root = root
         self.stack = stack
         self.project = root / "project"
@@ -64,7 +71,10 @@ class PulumiProject:
         # The program's virtualenv: the project's own, with the pinned SDKs.
         (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
-        self.run("config", "set", RENDER_DIRECTORY_KEY, str(self.rendered))
+        if kubeconfig is None:
+            self.run("config", "set", RENDER_DIRECTORY_KEY, str(self.rendered))
+        else:
+            self.run("config", "set", KUBECONFIG_KEY, str(kubeconfig))
 
     def install_program(self, source: Path) -> None:
         """Puts the program in `source` in place of the current one, as a user upgrading does; the stack file
@@ -83,10 +93,12 @@ class PulumiProject:
 
     def adopt_config(self, stack_file: Path) -> None:
         """Takes the `config:` of `stack_file` (the one a user edits) whole, keeping this stack's encryption
-        salt and render directory."""
+        salt and where its objects go (render directory or cluster)."""
         document = yaml.safe_load(self.stack_file.read_text())
         config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-        document["config"] = {**config, RENDER_DIRECTORY_KEY: str(self.rendered)}
+        target = {key: value for key, value in document["config"].items() if key in TARGET_KEYS}
+        config = {key: value for key, value in config.items() if key not in TARGET_KEYS}
+        document["config"] = {**config, **target}
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
     @property

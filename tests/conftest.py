@@ -68,6 +68,23 @@ def unavailable(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+# Files whose tests share a session fixture run on one worker, so that it is set up once.
+SHARED_SESSION = {
+    "tests/engine/test_real_engine_plans.py": "ocp-with-clients stack",
+    "tests/engine/test_real_engine_software.py": "ocp-with-clients stack",
+    "tests/cluster/test_cluster_stacks.py": "control plane",
+    "tests/cluster/test_operator_wait.py": "control plane",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`, as `make test` runs) each file goes whole to one worker, in
+    order: module fixtures are set up once and a module's last test (a destroy) runs last."""
+    for item in items:
+        path = item.path.relative_to(PROJECT_DIR).as_posix()
+        item.add_marker(pytest.mark.xdist_group(SHARED_SESSION.get(path, path)))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     """Under CI=true a skipped real-component test is a failure: nothing quietly drops out."""
@@ -76,3 +93,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     if report.skipped and os.environ.get("CI") == "true" and item.get_closest_marker("real"):
         report.outcome = "failed"
         report.longrepr = f"real-component test skipped under CI: {report.longrepr}"
+
+
+ENGINE_BINARIES = (
+    "pulumi",
+    "pulumi-language-python",
+    "pulumi-language-python-exec",
+    "pulumi-analyzer-policy-python",
+    "pulumi-resource-pulumi-python",
+    "pulumi-resource-kubernetes",
+    "pulumi-resource-tls",
+    "pulumi-resource-random",
+)
+
+
+@pytest.fixture(scope="session")
+def engine_bin() -> Path:
+    """A directory holding the CLI, the Python language host and the three providers; skips without one,
+    except under CI=true, where a missing engine fails."""
+    configured = os.environ.get("PULUMI_ENGINE_BIN")
+    directory = Path(configured) if configured else None
+    missing = [name for name in ENGINE_BINARIES if directory is None or not (directory / name).exists()]
+    if missing:
+        unavailable(f"PULUMI_ENGINE_BIN={configured!r} lacks {', '.join(missing)}: run `make engine` (or `make test`)")
+    return directory

@@ -1,0 +1,120 @@
+"""Stand-ins for the parts of a cluster no test here runs, each doing only the status write the real one does.
+
+The Kubernetes provider waits for what the stack creates to be ready: a Deployment for its pods, a Service for
+endpoints, an Ingress for a load balancer address, a FlinkDeployment (our `pulumi.com/waitFor`) for the
+operator's READY. Without nodes none of that ever comes. Rather than switch the waits off, these write the
+statuses the absent components would:
+- the kubelet: every pod the controllers created (so admitted by PodSecurity) is reported Running and Ready,
+  with an address from a test range; the ReplicaSet and endpoint controllers do the rest, for real;
+- the ingress controller: every Ingress gets 127.0.0.1 as its load balancer address;
+- the operator (only when the real one does not run): every FlinkDeployment is reported READY.
+"""
+
+import datetime
+import ipaddress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.cluster.kube_api import KubeAPI, KubeAPIError
+
+POLL_SECONDS = 0.5
+POD_ADDRESSES = ipaddress.ip_network("10.244.0.0/16")
+MERGE_PATCH = "application/merge-patch+json"
+FLINK_DEPLOYMENTS = "/apis/flink.apache.org/v1beta1/namespaces/{namespace}/flinkdeployments"
+
+
+class StandIns:
+    """The kubelet, the ingress controller and (if `operator`) the Flink operator, for `namespaces`."""
+
+    def __init__(self, api: KubeAPI, namespaces: tuple[str, ...], *, operator: bool) -> None:
+        self.api = api
+        self.namespaces = namespaces
+        self.operator = operator
+        self._addresses = POD_ADDRESSES.hosts()
+        self._stopped = threading.Event()
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        while not self._stopped.wait(POLL_SECONDS):
+            for namespace in self.namespaces:
+                try:
+                    self._pass(namespace)
+                except (KubeAPIError, OSError) as error:
+                    # A conflict or an object deleted under us: the next pass sees the new state.
+                    self.errors.append(f"{namespace}: {error}")
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _pass(self, namespace: str) -> None:
+        for pod in self.api.items(f"/api/v1/namespaces/{namespace}/pods"):
+            if not _ready(pod):
+                self._start(pod)
+        for ingress in self.api.items(f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses"):
+            if not ingress.get("status", {}).get("loadBalancer", {}).get("ingress"):
+                self._publish(ingress)
+        if self.operator:
+            for deployment in self.api.items(FLINK_DEPLOYMENTS.format(namespace=namespace)):
+                if deployment.get("status", {}).get("jobManagerDeploymentStatus") != "READY":
+                    self._report_ready(deployment)
+
+    def _start(self, pod: dict[str, Any]) -> None:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        address = str(next(self._addresses))
+        conditions = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+        status = {
+            "phase": "Running",
+            "hostIP": "127.0.0.1",
+            "podIP": address,
+            "podIPs": [{"ip": address}],
+            "startTime": now,
+            "conditions": [{"type": kind, "status": "True", "lastTransitionTime": now} for kind in conditions],
+            "containerStatuses": [
+                {
+                    "name": container["name"],
+                    "image": container["image"],
+                    "imageID": "",
+                    "ready": True,
+                    "started": True,
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": now}},
+                }
+                for container in pod["spec"]["containers"]
+            ],
+        }
+        self.api.request("PATCH", f"{_path(pod, 'pods')}/status", {"status": status}, MERGE_PATCH)
+
+    def _publish(self, ingress: dict[str, Any]) -> None:
+        status = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+        path = f"{_path(ingress, 'ingresses', '/apis/networking.k8s.io/v1')}/status"
+        self.api.request("PATCH", path, {"status": status}, MERGE_PATCH)
+
+    def _report_ready(self, deployment: dict[str, Any]) -> None:
+        metadata = deployment["metadata"]
+        path = f"{FLINK_DEPLOYMENTS.format(namespace=metadata['namespace'])}/{metadata['name']}/status"
+        status = {"jobManagerDeploymentStatus": "READY", "lifecycleState": "DEPLOYED"}
+        self.api.request("PATCH", path, {"status": status}, MERGE_PATCH)
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _path(document: dict[str, Any], plural: str, prefix: str = "/api/v1") -> str:
+    metadata = document["metadata"]
+    return f"{prefix}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
+
+
+@contextmanager
+def standing_in(api: KubeAPI, namespaces: tuple[str, ...], *, operator: bool) -> Iterator[StandIns]:
+    stand_ins = StandIns(api, namespaces, operator=operator)
+    thread = threading.Thread(target=stand_ins.run, name="cluster-stand-ins", daemon=True)
+    thread.start()
+    try:
+        yield stand_ins
+    finally:
+        stand_ins.stop()
+        thread.join()
