@@ -77,6 +77,8 @@ SHARED_SESSION = {
 }
 
 
+# First: xdist reads the groups in its own collection hook.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`, as `make test` runs) each file goes whole to one worker, in
     order: module fixtures are set up once and a module's last test (a destroy) runs last."""
