@@ -9,6 +9,7 @@ import base64
 import datetime
 import hashlib
 import ipaddress
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,10 +64,38 @@ def _pem(data: bytes) -> str:
     return data.decode()
 
 
+class RsaKeyRing:
+    """RSA keys for the offline engine, a test double: generating one costs about 0.3 s (3072 bits), and a
+    test session makes thousands. So each size has a ring of `size` distinct keys, made as first needed and
+    then handed out in turn: any two keys made fewer than `size` keys apart differ, which covers a stack's
+    keys and the keys that replace them on the next run. Unrelated test stacks may share keys."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rings: dict[int, list[rsa.RSAPrivateKey]] = {}
+        self._handed_out: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def next_key(self, bits: int) -> rsa.RSAPrivateKey:
+        with self._lock:
+            ring = self._rings.setdefault(bits, [])
+            turn = self._handed_out.get(bits, 0)
+            self._handed_out[bits] = turn + 1
+            if len(ring) >= self.size:
+                return ring[turn % self.size]
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        with self._lock:
+            ring.append(key)
+        return key
+
+
+RSA_KEYS = RsaKeyRing(size=128)
+
+
 def private_key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     algorithm = inputs.get("algorithm", "RSA")
     if algorithm == "RSA":
-        key: Any = rsa.generate_private_key(public_exponent=65537, key_size=int(inputs.get("rsaBits", 2048)))
+        key: Any = RSA_KEYS.next_key(int(inputs.get("rsaBits", 2048)))
         traditional = serialization.PrivateFormat.TraditionalOpenSSL
     elif algorithm == "ECDSA":
         key = ec.generate_private_key(CURVES[inputs.get("ecdsaCurve", "P224")]())

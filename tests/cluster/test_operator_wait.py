@@ -22,7 +22,7 @@ from tests.cluster.stand_ins import standing_in
 pytestmark = pytest.mark.real
 
 # The program's wait, shortened in this test's copy of the program so that "never" takes seconds.
-WAIT_SECONDS = 20
+WAIT_SECONDS = 10
 WAIT_CONSTANT = re.compile(r"^WAIT_TIMEOUT_SECONDS = \d+$", re.MULTILINE)
 
 

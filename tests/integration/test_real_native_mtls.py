@@ -321,8 +321,12 @@ def test_the_operator_gets_in_through_flinks_java_rest_client(flink, renders):
     configuration["security.ssl.rest.keystore"] = str(other_keystore)
     for key in ("security.ssl.rest.keystore-password", "security.ssl.rest.key-password"):
         configuration[key] = other_conf[key]
+    # One attempt: the client would otherwise retry a refused handshake for a minute (rest.retry.*).
+    configuration["rest.retry.max-attempts"] = "0"
     (conf_dir / "config.yaml").write_text(yaml.safe_dump(configuration))
-    assert flink_list(cluster, conf_dir).returncode != 0
+    refused = flink_list(cluster, conf_dir)
+    assert refused.returncode != 0
+    assert "SSL" in refused.stdout + refused.stderr or "certificate" in (refused.stdout + refused.stderr).lower()
 
 
 def kubelet_http_get(port: int, path: str) -> int | str:
