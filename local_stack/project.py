@@ -12,9 +12,11 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from subprocess import PIPE
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -105,21 +107,35 @@ class PulumiProject:
     def stack_file(self) -> Path:
         return self.project / f"Pulumi.{self.stack}.yaml"
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """`pulumi ARGS` in the project; raises PulumiError with the output when `check` and it fails."""
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, echo: Callable[[str], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`pulumi ARGS` in the project, each stdout line also handed to `echo` as it comes; raises PulumiError
+        with the output when `check` and it fails."""
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
         # A session of its own: on a timeout, the plugins the CLI started (each in a process group of its
         # own) stop with it.
         process = subprocess.Popen(
             command, cwd=self.project, env=self.env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
         )
+        stdout: list[str] = []
+        stderr: list[str] = []
+        readers = [
+            threading.Thread(target=_follow, args=(process.stdout, stdout, echo), daemon=True),
+            threading.Thread(target=_follow, args=(process.stderr, stderr, None), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_session(process.pid)
-            process.communicate()
+            process.wait()
             raise PulumiError(f"pulumi {' '.join(args)} ran longer than {timeout} s") from None
-        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        finally:
+            for reader in readers:
+                reader.join()
+        result = subprocess.CompletedProcess(command, process.returncode, "".join(stdout), "".join(stderr))
         if check and result.returncode != 0:
             raise PulumiError(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
@@ -165,6 +181,13 @@ class PulumiProject:
         for path in sorted(self.rendered.rglob("*.yaml")):
             documents.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
         return documents
+
+
+def _follow(stream: IO[str], lines: list[str], echo: Callable[[str], None] | None) -> None:
+    for line in stream:
+        lines.append(line)
+        if echo is not None:
+            echo(line)
 
 
 def _kill_session(session: int) -> None:

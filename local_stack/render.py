@@ -43,18 +43,20 @@ def in_dependency_order(documents: list[dict[str, Any]], result: RunResult) -> l
     return sorted(documents, key=lambda document: position.get(identity(document), len(position)))
 
 
-def render(project_dir: Path, stack: str, out: Path, engine_bin: Path, show_secrets: bool) -> str:
-    """`pulumi up` of the stack kept in `out`; writes the files and returns what `pulumi up --diff` printed."""
+def render(project_dir: Path, stack: str, out: Path, engine_bin: Path, show_secrets: bool) -> None:
+    """`pulumi up --diff` of the stack kept in `out`, its output printed as it comes; then writes the files."""
     out.mkdir(parents=True, exist_ok=True)
     project = PulumiProject(out / "pulumi", stack, engine_bin, source=project_dir)
     if not project.created:
         project.install_program(project_dir)
     project.adopt_config(project_dir / f"Pulumi.{stack}.yaml")
-    update = project.run("up", "--yes", "--diff", "--suppress-progress")
+    # Progress as resources complete, then the diff of what changed.
+    update = project.run("up", "--yes", "--diff", check=False, echo=lambda line: print(line, end="", flush=True))
+    if update.returncode != 0:
+        raise PulumiError(f"pulumi up exited {update.returncode} (its output is above):\n{update.stderr}")
     result = state_view(project)
     documents = in_dependency_order(project.rendered_documents(), result)
     write_render(result, out, show_secrets, documents)
-    return update.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,11 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     out = args.out.resolve()
     try:
-        printed = render(args.project_dir.resolve(), args.stack, out, Path(engine_bin), args.show_secrets)
+        render(args.project_dir.resolve(), args.stack, out, Path(engine_bin), args.show_secrets)
     except PulumiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(printed)
     print(f"wrote {out / 'manifests.yaml'} and {out / 'outputs.json'}; the stack is kept in {out / 'pulumi'}")
     return 0
 

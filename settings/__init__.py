@@ -28,7 +28,7 @@ from settings.model import (
     UiUser,
 )
 from settings.network import API_SERVER_HINT, read_api_server_cidrs
-from settings.reader import Reader, read_namespace
+from settings.reader import Reader, closest_name, read_namespace
 from settings.tls import read_tls
 from settings.ui import SECRET_USERS_MARK, read_ui
 
@@ -81,11 +81,13 @@ def read_settings(config: ConfigSource) -> StackSettings:
     """Read and validate the whole stack configuration; raise ConfigError listing every problem."""
     reader = Reader()
     for unknown in sorted(config.keys() - set(TOP_LEVEL_KEYS)):
+        intended = closest_name(unknown, TOP_LEVEL_KEYS)
+        rename = f"did you mean {intended}? Move the value there, then " if intended else ""
         reader.fail(
             unknown,
             config.get(unknown),
             "is not a configuration key of this project",
-            f"pulumi config rm {unknown}  (known keys: {', '.join(TOP_LEVEL_KEYS)})",
+            f"{rename}pulumi config rm {unknown}  (known keys: {', '.join(TOP_LEVEL_KEYS)})",
         )
     raw: dict[str, Any] = {key: config.get(key) for key in TOP_LEVEL_KEYS}
     raw[SECRET_USERS_MARK] = config.is_secret("uiUsers")

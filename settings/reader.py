@@ -1,8 +1,9 @@
 """Reading raw config values: problems are collected, not raised, so one run reports them all."""
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -62,12 +63,21 @@ class Reader:
 
     def unknown_fields(self, key: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
         for extra in sorted(set(value) - allowed):
+            intended = closest_name(extra, allowed)
+            fix = f"rename it to {intended}" if intended else "remove it"
             self.fail(
                 f"{key}.{extra}",
                 value[extra],
                 "is not a known field",
-                f"remove it; known fields: {', '.join(sorted(allowed))}",
+                f"{fix}; known fields: {', '.join(sorted(allowed))}",
             )
+
+
+def closest_name(typed: str, known: Iterable[str]) -> str | None:
+    """The known name `typed` most likely misspells (case and a few letters aside), or None if none is close."""
+    by_folded = {name.casefold(): name for name in known}
+    (match, *_) = difflib.get_close_matches(typed.casefold(), by_folded, n=1, cutoff=0.75) or [None]
+    return by_folded[match] if match else None
 
 
 def as_int(value: object) -> int | None:

@@ -9,7 +9,10 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 import yaml
@@ -36,10 +39,31 @@ def program_copy(target: Path) -> Path:
 
 
 def make_render(source: Path, out: Path, engine_bin: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        **render_command(source, out, engine_bin, *extra), capture_output=True, text=True, timeout=600
+    )
+
+
+def render_command(source: Path, out: Path, engine_bin: Path, *extra: str) -> dict:
     command = [sys.executable, "-m", "local_stack.render", "--stack", STACK, "--out", str(out)]
     command += ["--project-dir", str(source), *extra]
-    env = {**os.environ, "PULUMI_ENGINE_BIN": str(engine_bin)}
-    return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    return {"args": command, "cwd": PROJECT_DIR, "env": {**os.environ, "PULUMI_ENGINE_BIN": str(engine_bin)}}
+
+
+def make_render_watched(source: Path, out: Path, engine_bin: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`make render`, and how many seconds before it ended the first resource of its update was printed."""
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(**render_command(source, out, engine_bin), stdout=PIPE, stderr=errors, text=True)
+        lines, first_update = [], None
+        for line in process.stdout:
+            lines.append(line)
+            if first_update is None and lines[-2:-1] == ["Updating (dev):\n"]:
+                first_update = time.monotonic()
+        process.wait(timeout=600)
+        ended = time.monotonic()
+        errors.seek(0)
+        completed = subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), errors.read())
+    return completed, ended - first_update if first_update else 0.0
 
 
 def documents(out: Path) -> list[dict]:
@@ -55,17 +79,20 @@ def set_stack_config(source: Path, **values: object) -> None:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> tuple[Path, Path, str]:
-    """The dev stack's first render: (its program copy, the output directory, what it printed)."""
+    """The dev stack's first render: (its program copy, the output directory, what it printed, how long before
+    the end it printed its first created resource)."""
     source = program_copy(tmp_path_factory.mktemp("render-source"))
     out = tmp_path_factory.mktemp("render") / STACK
-    completed = make_render(source, out, engine_bin)
+    completed, progress_lead = make_render_watched(source, out, engine_bin)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    return source, out, completed.stdout
+    return source, out, completed.stdout, progress_lead
 
 
 def test_the_first_render_creates_the_stack_and_writes_valid_objects(rendered) -> None:
-    _, out, printed = rendered
+    _, out, printed, progress_lead = rendered
     assert re.search(r"\+ \d+ created", printed) and "secureflink:index:FlinkInternalTLS" in printed
+    # Progress: each resource printed as the update creates it, well before the render ends.
+    assert progress_lead > 5
     docs = documents(out)
     assert {"Secret", "FlinkDeployment", "Ingress"} <= {d["kind"] for d in docs}
     assert {f"{d['kind']}/{d['metadata']['name']}": validation_errors(d) for d in docs if validation_errors(d)} == {}
@@ -73,7 +100,7 @@ def test_the_first_render_creates_the_stack_and_writes_valid_objects(rendered) -
 
 
 def test_manifests_come_in_dependency_order(rendered) -> None:
-    _, out, _ = rendered
+    _, out, *_ = rendered
     docs = documents(out)
     position = {d["metadata"]["name"]: i for i, d in enumerate(docs)}
     flinks = [d for d in docs if d["kind"] == "FlinkDeployment"]
@@ -84,7 +111,7 @@ def test_manifests_come_in_dependency_order(rendered) -> None:
 
 
 def test_secret_values_are_redacted_and_the_files_are_private(rendered, engine_bin: Path) -> None:
-    _, out, _ = rendered
+    _, out, *_ = rendered
     text = (out / "manifests.yaml").read_text()
     secrets = secret_values(PulumiProject(out / "pulumi", STACK, engine_bin))
     assert secrets and [value for value in secrets if value in text] == []
@@ -102,7 +129,7 @@ def test_secret_values_are_redacted_and_the_files_are_private(rendered, engine_b
 
 
 def test_a_render_after_a_config_change_prints_exactly_that_change(rendered, engine_bin: Path) -> None:
-    source, out, _ = rendered
+    source, out, *_ = rendered
     set_stack_config(source, uiHashScheme="bcrypt")
     completed = make_render(source, out, engine_bin)
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -114,7 +141,7 @@ def test_a_render_after_a_config_change_prints_exactly_that_change(rendered, eng
 
 
 def test_an_unchanged_render_changes_nothing_and_can_show_secrets(rendered, engine_bin: Path) -> None:
-    source, out, _ = rendered
+    source, out, *_ = rendered
     completed = make_render(source, out, engine_bin, "--show-secrets")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert re.search(r"^\s+\d+ unchanged$", completed.stdout, flags=re.MULTILINE)

@@ -235,6 +235,25 @@ def test_unknown_top_level_key_is_refused_with_how_to_remove_it():
     assert problem.key == "namesapce" and "pulumi config rm namesapce" in problem.fix
 
 
+def test_a_misspelt_key_gets_the_key_it_misspells_and_an_unrelated_one_gets_none():
+    with pytest.raises(ConfigError) as raised:
+        read({**stack_values("dev"), "namesapce": "flink", "retention": "7d"})
+    fixes = {problem.key: problem.fix for problem in raised.value.problems}
+    assert fixes["namesapce"].startswith("did you mean namespace?")
+    assert "did you mean" not in fixes["retention"] and "pulumi config rm retention" in fixes["retention"]
+
+
+def test_a_misspelt_field_gets_the_field_it_misspells():
+    values = stack_values("dev")
+    values["deployments"][0]["job"]["parallism"] = 4
+    values["deployments"][0]["job"]["colour"] = "blue"
+    with pytest.raises(ConfigError) as raised:
+        read(values)
+    fixes = {problem.key.rsplit(".", 1)[1]: problem.fix for problem in raised.value.problems}
+    assert fixes["parallism"].startswith("rename it to parallelism;")
+    assert fixes["colour"].startswith("remove it;")
+
+
 def test_pulumi_config_lists_only_this_projects_keys():
     import pulumi
 
