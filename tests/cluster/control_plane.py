@@ -147,8 +147,8 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def kubeconfig(server: str, user: str, credentials: Credentials) -> dict:
-    """A kubeconfig for `user` with its client certificate, its data inline (the Kubernetes provider's
-    `kubeconfig` setting takes the document itself)."""
+    """A kubeconfig for `user` with its client certificate, the certificates and key inline so that the file
+    stands alone."""
     return {
         "apiVersion": "v1",
         "kind": "Config",
