@@ -4,12 +4,10 @@ import http.client
 import json
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import yaml
 
 REQUEST_SECONDS = 30
 
@@ -69,11 +67,6 @@ class KubeAPI:
     def create(self, document: dict[str, Any]) -> Any:
         return self.request("POST", collection_path(document), document)
 
-    def apply(self, document: dict[str, Any], manager: str = "secure-flink-tests") -> Any:
-        """Server-side apply of `document`, as `kubectl apply --server-side --force-conflicts` does."""
-        path = f"{collection_path(document)}/{document['metadata']['name']}?fieldManager={manager}&force=true"
-        return self.request("PATCH", path, yaml.safe_dump(document), "application/apply-patch+yaml")
-
     def items(self, path: str) -> list[dict[str, Any]]:
         return self.get(path)["items"]
 
@@ -107,7 +100,3 @@ def wait_for(condition: Callable[[], Any], what: str, seconds: float) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {seconds} s")
         time.sleep(0.5)
-
-
-def documents(text: str) -> Iterator[dict[str, Any]]:
-    yield from (document for document in yaml.safe_load_all(text) if document)

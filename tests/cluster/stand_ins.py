@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.cluster.kube_api import KubeAPI, KubeAPIError
+from tests.cluster.kube_api import KubeAPI, KubeAPIError, resources_path
 
 POLL_SECONDS = 0.5
 POD_ADDRESSES = ipaddress.ip_network("10.244.0.0/16")
 MERGE_PATCH = "application/merge-patch+json"
-FLINK_DEPLOYMENTS = "/apis/flink.apache.org/v1beta1/namespaces/{namespace}/flinkdeployments"
+FLINK = "flink.apache.org/v1beta1"
 
 
 class StandIns:
@@ -56,7 +56,7 @@ class StandIns:
             if not ingress.get("status", {}).get("loadBalancer", {}).get("ingress"):
                 self._publish(ingress)
         if self.operator:
-            for deployment in self.api.items(FLINK_DEPLOYMENTS.format(namespace=namespace)):
+            for deployment in self.api.items(resources_path(FLINK, "flinkdeployments", namespace)):
                 if deployment.get("status", {}).get("jobManagerDeploymentStatus") != "READY":
                     self._report_ready(deployment)
 
@@ -84,16 +84,15 @@ class StandIns:
                 for container in pod["spec"]["containers"]
             ],
         }
-        self.api.request("PATCH", f"{_path(pod, 'pods')}/status", {"status": status}, MERGE_PATCH)
+        self.api.request("PATCH", _status_path(pod, "v1", "pods"), {"status": status}, MERGE_PATCH)
 
     def _publish(self, ingress: dict[str, Any]) -> None:
         status = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
-        path = f"{_path(ingress, 'ingresses', '/apis/networking.k8s.io/v1')}/status"
+        path = _status_path(ingress, "networking.k8s.io/v1", "ingresses")
         self.api.request("PATCH", path, {"status": status}, MERGE_PATCH)
 
     def _report_ready(self, deployment: dict[str, Any]) -> None:
-        metadata = deployment["metadata"]
-        path = f"{FLINK_DEPLOYMENTS.format(namespace=metadata['namespace'])}/{metadata['name']}/status"
+        path = _status_path(deployment, FLINK, "flinkdeployments")
         status = {"jobManagerDeploymentStatus": "READY", "lifecycleState": "DEPLOYED"}
         self.api.request("PATCH", path, {"status": status}, MERGE_PATCH)
 
@@ -103,9 +102,10 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def _path(document: dict[str, Any], plural: str, prefix: str = "/api/v1") -> str:
-    metadata = document["metadata"]
-    return f"{prefix}/namespaces/{metadata['namespace']}/{plural}/{metadata['name']}"
+def _status_path(item: dict[str, Any], group_version: str, plural: str) -> str:
+    """The status subresource of a listed item (list items carry no apiVersion or kind)."""
+    metadata = item["metadata"]
+    return f"{resources_path(group_version, plural, metadata['namespace'])}/{metadata['name']}/status"
 
 
 @contextmanager
