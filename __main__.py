@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import (
+from secure_flink.components import (
     CertificateAuthority,
     CertificateAuthorityArgs,
     FlinkInternalTLS,
@@ -21,15 +21,15 @@ from components import (
     SecureFlinkUI,
     SecureFlinkUIArgs,
 )
-from components.render import names
-from components.render.exposure import Exposure
-from components.render.network_policy import KUBERNETES_DNS, OPENSHIFT_DNS, proxy_callers
-from components.render.proxy_workload import proxy_labels
-from components.render.rest_access import curl_commands
-from components.rest_mtls_ingress import INGRESS_CALLER
-from components.rest_mtls_ingress import ROLE as API_PROXY
-from components.secure_flink_ui import ROLE as UI_PROXY
-from settings import Platform, PulumiConfig, read_settings
+from secure_flink.components.rest_mtls_ingress import INGRESS_CALLER
+from secure_flink.components.rest_mtls_ingress import ROLE as API_PROXY
+from secure_flink.components.secure_flink_ui import ROLE as UI_PROXY
+from secure_flink.domain import names
+from secure_flink.domain.exposure import Exposure
+from secure_flink.domain.network_policy import KUBERNETES_DNS, OPENSHIFT_DNS, proxy_callers
+from secure_flink.domain.proxy_workload import proxy_labels
+from secure_flink.domain.rest_access import curl_commands
+from secure_flink.settings import Platform, PulumiConfig, read_settings
 
 settings = read_settings(PulumiConfig())
 tls_settings = settings.tls

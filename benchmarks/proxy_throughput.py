@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from components.render.htpasswd import HashScheme
+from secure_flink.domain.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.local_flink import LocalFlinkCluster, rest_ca_file
 from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir

@@ -22,7 +22,9 @@ import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "secure-flink"
-PROGRAM = ("__main__.py", "Pulumi.yaml", "components", "settings", "policy")
+PROGRAM = ("__main__.py", "Pulumi.yaml", "secure_flink", "policy")
+# Where earlier versions kept the program's packages: an upgrade from one removes them.
+EARLIER_PROGRAM = ("components", "settings")
 # What protects a local stack's secrets unless PULUMI_CONFIG_PASSPHRASE is set: its keys and passwords are
 # its own, made for tests and renders, never a deployed stack's.
 PASSPHRASE = "secure-flink-local-stack"
@@ -81,11 +83,13 @@ class PulumiProject:
     def install_program(self, source: Path) -> None:
         """Puts the program in `source` in place of the current one, as a user upgrading does; the stack file
         and the state stay."""
-        for name in PROGRAM:
+        for name in (*PROGRAM, *EARLIER_PROGRAM):
             target = self.project / name
             if target.is_dir():
                 shutil.rmtree(target)
             target.unlink(missing_ok=True)
+            if not (source / name).exists():
+                continue
             if (source / name).is_dir():
                 shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__", "venv"))
             else:

@@ -21,7 +21,7 @@ from local_stack.state_view import state_view
 from offline.engine import RunResult
 from offline.render import kubernetes_objects, write_render
 from offline.stack_config import StackConfigError, load_stack_config
-from settings import ConfigError, MappingConfig, read_settings
+from secure_flink.settings import ConfigError, MappingConfig, read_settings
 
 
 def check_config(project_dir: Path, stack: str) -> None:

@@ -59,7 +59,7 @@ build_language_python() {
 		-ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGUAGE_HOST_VERSION" \
 		github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
 	# The host refuses to start without its exec script beside it; the CLI runs Python policy packs through
-	# the analyzer script, and Python dynamic resources (components/java_stores.py) through the dynamic
+	# the analyzer script, and Python dynamic resources (secure_flink/components/java_stores.py) through the dynamic
 	# provider script. All three ship in the host's sdk module; module-cache files carry no run bit.
 	local sdk
 	sdk=$(module_dir "$engine/language-python" github.com/pulumi/pulumi/sdk/v3)

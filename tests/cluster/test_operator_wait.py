@@ -34,7 +34,7 @@ def one_deployment(
         tmp_path_factory.mktemp("operator-wait"), "dev", engine_bin, kubeconfig=control_plane.kubeconfig
     )
     project.set_config(deployments=project.config()["deployments"][:1])
-    module = project.project / "components" / "render" / "flink_deployment.py"
+    module = project.project / "secure_flink" / "domain" / "flink_deployment.py"
     source = module.read_text()
     assert WAIT_CONSTANT.search(source), "the program's wait constant moved: update this test"
     module.write_text(WAIT_CONSTANT.sub(f"WAIT_TIMEOUT_SECONDS = {WAIT_SECONDS}", source))

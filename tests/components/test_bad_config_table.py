@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from settings import ConfigError
+from secure_flink.settings import ConfigError
 from tests.conftest import StackRunner
 
 IMAGE = "flink:2.2.1-scala_2.12-java17"

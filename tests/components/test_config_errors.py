@@ -2,7 +2,7 @@
 
 import pytest
 
-from settings import ConfigError
+from secure_flink.settings import ConfigError
 from tests.conftest import StackRunner
 
 BAD = [

@@ -17,9 +17,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.render import names
 from offline.render import write_render
-from settings import TOP_LEVEL_KEYS, ConfigError, MappingConfig, read_settings
+from secure_flink.domain import names
+from secure_flink.settings import TOP_LEVEL_KEYS, ConfigError, MappingConfig, read_settings
 from tests.conftest import StackRunner, stack_values
 from tests.schema_validation import validation_errors
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.java_stores import KDF_ROUNDS, JavaStoresProvider, encode_store
-from components.render.java_stores import key_entry, trusted_entries
+from secure_flink.components.java_stores import KDF_ROUNDS, JavaStoresProvider, encode_store
+from secure_flink.domain.java_stores import key_entry, trusted_entries
 from tests.conftest import require_tool
 
 JAVA_WHY = "checks that Java reads and uses the stores"

@@ -2,7 +2,7 @@
 
 import json
 
-from components.render.flink_deployment import FLINK_UID, MAIN_CONTAINER
+from secure_flink.domain.flink_deployment import FLINK_UID, MAIN_CONTAINER
 from tests.components.test_stack_graph import FLINK_DEPLOYMENT, children, one
 from tests.conftest import StackRunner
 

@@ -153,7 +153,7 @@ def test_removing_a_client_takes_it_out_of_the_truststore():
 
 
 def test_rest_authentication_defaults_to_mtls_and_says_so():
-    from settings import MappingConfig, read_settings
+    from secure_flink.settings import MappingConfig, read_settings
     from tests.conftest import stack_values
 
     values = stack_values("dev")

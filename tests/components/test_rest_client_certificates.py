@@ -159,7 +159,7 @@ def test_rest_port_admits_the_ingress_controller_only_when_the_ingress_exists(ex
 
 
 def test_rest_clients_on_kubernetes_need_a_domain_for_the_ingress_host():
-    from settings import ConfigError
+    from secure_flink.settings import ConfigError
 
     with pytest.raises(ConfigError, match="uiDomain"):
         StackRunner("dev").up(restClients=CLIENTS)

@@ -3,7 +3,7 @@
 import pytest
 from pulumi.dynamic import DiffResult
 
-from components.java_stores import JavaStoresProvider
+from secure_flink.components.java_stores import JavaStoresProvider
 from tests.conftest import StackRunner
 
 SECRET = "kubernetes:core/v1:Secret"

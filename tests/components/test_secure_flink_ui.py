@@ -7,8 +7,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from passlib.context import CryptContext
 
-from components.render import names
 from offline.engine import RunResult
+from secure_flink.domain import names
 from tests.conftest import StackRunner
 
 SECRET = "kubernetes:core/v1:Secret"

@@ -6,8 +6,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.render import names
 from offline.engine import RunResult
+from secure_flink.domain import names
 from tests.conftest import StackRunner
 
 JAVA_STORES = "pulumi-python:dynamic:JavaStores"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from components.render import names
 from local_stack.project import PulumiProject
 from local_stack.state_view import state_view
+from secure_flink.domain import names
 from tests.conftest import require_tool
 from tests.integration.client_certificates import issued_identity
 from tests.integration.https_client import basic_authorization, exchange, request_bytes

@@ -1,7 +1,7 @@
 """What upgrading a live stack does, on the real engine: a stack made by an earlier secure-flink, then this one.
 
 The earlier version encoded its keystores with its own deterministic PKCS#12 writer; this one encodes them
-with cryptography, once, into state (components/java_stores.py). The upgrade re-encodes every store once:
+with cryptography, once, into state (secure_flink/components/java_stores.py). The upgrade re-encodes every store once:
 the store Secrets are replaced and the FlinkDeployments mount the new ones (each cluster restarts once),
 while no key, certificate or password changes. After it, `pulumi up` changes nothing again.
 """

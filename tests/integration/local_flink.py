@@ -26,8 +26,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from components.render import names
 from offline.engine import RunResult
+from secure_flink.domain import names
 from tests.conftest import require_tool
 from tests.integration.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
 

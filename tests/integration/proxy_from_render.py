@@ -9,8 +9,8 @@ import base64
 import re
 from pathlib import Path
 
-from components.render import names
 from offline.engine import RunResult
+from secure_flink.domain import names
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 

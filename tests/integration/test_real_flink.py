@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from components.render import names
 from offline.engine import RunResult
+from secure_flink.domain import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.local_flink import (
     LocalFlinkCluster,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from components.render import names
-from components.render.flink_deployment import LOG_DIR
 from offline.engine import RunResult
+from secure_flink.domain import names
+from secure_flink.domain.flink_deployment import LOG_DIR
 from tests.conftest import StackRunner, require_tool
 from tests.integration.local_flink import LocalFlinkCluster, deployment_spec, require_flink, rest_ca_file, running
 from tests.integration.local_nginx import scratch_dir

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.render import names
+from secure_flink.domain import names
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity
 from tests.integration.https_client import basic_authorization

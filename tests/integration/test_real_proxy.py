@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render import names
+from secure_flink.domain import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
 from tests.integration.https_upstream import https_upstream

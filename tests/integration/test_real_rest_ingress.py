@@ -14,8 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from components.render import names
-from components.render.exposure import INGRESS_NGINX
+from secure_flink.domain import names
+from secure_flink.domain.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity, issued_identity
 from tests.integration.https_client import exchange, jar_upload_form, request_bytes

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.render import names
-from components.render.rest_access import CA_FILE, client_files
+from secure_flink.domain import names
+from secure_flink.domain.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
 from tests.integration.client_certificates import forged_identity, issued_identity
 from tests.integration.https_client import exchange

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.render import names
-from components.render.exposure import INGRESS_NGINX
+from secure_flink.domain import names
+from secure_flink.domain.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
 from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
 from tests.integration.ingress_nginx import controller_nginx_conf

@@ -7,7 +7,7 @@ import warnings
 import pytest
 from passlib.hash import apr_md5_crypt, bcrypt, ldap_salted_sha1, sha512_crypt
 
-from components.render.htpasswd import (
+from secure_flink.domain.htpasswd import (
     SALT_LENGTH,
     HashScheme,
     htpasswd_file,

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.render.nginx import ProxyConfig, nginx_conf
+from secure_flink.domain.nginx import ProxyConfig, nginx_conf
 from tests.conftest import require_tool
 from tests.integration.https_upstream import OVERVIEW, RunningUpstream, https_upstream
 from tests.integration.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir

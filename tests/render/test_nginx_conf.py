@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.render.htpasswd import HashScheme, htpasswd_file, htpasswd_line
-from components.render.nginx import CIPHERS, ProxyConfig, nginx_conf
+from secure_flink.domain.htpasswd import HashScheme, htpasswd_file, htpasswd_line
+from secure_flink.domain.nginx import CIPHERS, ProxyConfig, nginx_conf
 from tests.conftest import require_tool
 from tests.integration.https_upstream import INDEX_HTML, OVERVIEW, RunningUpstream, https_upstream
 from tests.integration.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir

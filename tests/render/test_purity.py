@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import PROJECT_DIR
 
-PURE_MODULES = sorted((PROJECT_DIR / "components" / "render").glob("*.py")) + [
+PURE_MODULES = sorted((PROJECT_DIR / "secure_flink" / "domain").glob("*.py")) + [
     PROJECT_DIR / "policy" / "guardrails.py",
     PROJECT_DIR / "policy" / "properties.py",
     PROJECT_DIR / "policy" / "restricted_profile.py",

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from components.render.flink_deployment import DeploymentMode, UpgradeMode
-from components.render.tls_policy import KeyAlgorithm, TlsProtocol
-from settings import ConfigError, MappingConfig, Platform, read_settings
+from secure_flink.domain.flink_deployment import DeploymentMode, UpgradeMode
+from secure_flink.domain.tls_policy import KeyAlgorithm, TlsProtocol
+from secure_flink.settings import ConfigError, MappingConfig, Platform, read_settings
 from tests.conftest import stack_values
 
 
@@ -257,7 +257,7 @@ def test_a_misspelt_field_gets_the_field_it_misspells():
 def test_pulumi_config_lists_only_this_projects_keys():
     import pulumi
 
-    from settings import PulumiConfig
+    from secure_flink.settings import PulumiConfig
 
     project = pulumi.get_project()
     pulumi.runtime.set_all_config({f"{project}:namespace": "flink", "kubernetes:context": "kind"})

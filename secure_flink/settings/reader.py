@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
-from components.render import names
-from settings.model import Problem
+from secure_flink.domain import names
+from secure_flink.settings.model import Problem
 
 E = TypeVar("E", bound=Enum)
 

@@ -2,8 +2,8 @@
 
 import ipaddress
 
-from components.render.network_policy import EgressRule
-from settings.reader import Reader, as_int, read_list, set_hint
+from secure_flink.domain.network_policy import EgressRule
+from secure_flink.settings.reader import Reader, as_int, read_list, set_hint
 
 EGRESS_FIELDS = frozenset({"cidr", "ports"})
 API_SERVER_HINT = (

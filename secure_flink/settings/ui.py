@@ -4,11 +4,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.render import names
-from components.render.exposure import Termination
-from components.render.htpasswd import HashScheme, password_problems, username_problem
-from settings.model import DeploymentSettings, Platform, UiSettings, UiUser
-from settings.reader import Reader, read_image, read_list, set_hint
+from secure_flink.domain import names
+from secure_flink.domain.exposure import Termination
+from secure_flink.domain.htpasswd import HashScheme, password_problems, username_problem
+from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
+from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
 
 SECRET_USERS_MARK = "uiUsers (secret)"
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.render import names
-from components.render.network_policy import DnsService, default_deny, dns_egress
+from secure_flink.domain import names
+from secure_flink.domain.network_policy import DnsService, default_deny, dns_egress
 
 TYPE = "secureflink:index:NetworkBaseline"
 

@@ -8,12 +8,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
-from components.java_stores import JavaStores
-from components.pki import client_certificate, private_key, server_certificate
-from components.render import names, tls_material
-from components.render.flink_conf import RestAuthentication, tls_flink_configuration
-from components.render.tls_policy import (
+from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from secure_flink.components.java_stores import JavaStores
+from secure_flink.components.pki import client_certificate, private_key, server_certificate
+from secure_flink.domain import names, tls_material
+from secure_flink.domain.flink_conf import RestAuthentication, tls_flink_configuration
+from secure_flink.domain.tls_policy import (
     CertificateLifetime,
     KeySpec,
     TlsProtocol,
@@ -56,7 +56,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
       REST clients one by one), so no identity issued for another deployment gets in;
     - a random password per store pair, and Secrets for the stores and the passwords.
 
-    The stores are encoded once and kept in state (components/java_stores.py): unchanged keys,
+    The stores are encoded once and kept in state (secure_flink/components/java_stores.py): unchanged keys,
     certificates and passwords give byte-identical Secrets, so `pulumi up` on an unchanged stack
     changes nothing and restarts nothing, while any new key, certificate or password gives new stores.
     """

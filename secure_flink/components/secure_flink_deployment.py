@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.render import flink_deployment, names
-from components.render.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
-from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
-from components.render.network_policy import EgressRule, flink_pods_policy, jobmanager_ingress_policy
-from components.render.rbac import ApiAccess, role_rules
+from secure_flink.domain import flink_deployment, names
+from secure_flink.domain.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
+from secure_flink.domain.flink_deployment import DeploymentMode, JobSpec, ProcessResources
+from secure_flink.domain.network_policy import EgressRule, flink_pods_policy, jobmanager_ingress_policy
+from secure_flink.domain.rbac import ApiAccess, role_rules
 
 TYPE = "secureflink:index:SecureFlinkDeployment"
 

@@ -43,7 +43,7 @@ def route_spec(*, service: str, host: str | None, termination: Termination, ca_p
     return spec
 
 
-# What our own nginx proxies accept (components/render/nginx.py serves exactly these).
+# What our own nginx proxies accept (secure_flink/domain/nginx.py serves exactly these).
 PROXY_PROTOCOLS = (TlsProtocol.TLS_1_2, TlsProtocol.TLS_1_3)
 
 

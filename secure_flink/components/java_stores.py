@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 from pulumi.output import contains_unknowns
 
-from components.render.java_stores import KeyEntry, TrustedEntries
+from secure_flink.domain.java_stores import KeyEntry, TrustedEntries
 
 # 10x Java 17's own PKCS12 default (10,000) and far below Java's 5,000,000 cap; each Flink start pays a few
 # derivations, well under a second. The password is machine-generated, so more rounds would buy little.

@@ -1,7 +1,7 @@
 """The `restClients` list of the stack config: who gets a REST client certificate."""
 
-from components.render import names
-from settings.reader import Reader, read_list, set_hint
+from secure_flink.domain import names
+from secure_flink.settings.reader import Reader, read_list, set_hint
 
 CLIENT_FIELDS = frozenset({"name"})
 

@@ -1,7 +1,7 @@
 """What goes into the PKCS#12 keystores and truststores Java (Flink, the operator) and browsers load.
 
 A store is described here as plain data, checked when it is built: the JavaStores resource
-(components/java_stores.py) takes these descriptions as inputs and encodes them with cryptography's
+(secure_flink/components/java_stores.py) takes these descriptions as inputs and encodes them with cryptography's
 PKCS#12 serializers, once, keeping the bytes in Pulumi state. Pure: no clock, no randomness, no I/O.
 """
 

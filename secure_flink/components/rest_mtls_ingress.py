@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.certificate_authority import CertificateAuthority
-from components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
-from components.pki import identity_secret, server_tls_secret
-from components.render import exposure, names, tls_material
-from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
+from secure_flink.components.certificate_authority import CertificateAuthority
+from secure_flink.components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
+from secure_flink.components.pki import identity_secret, server_tls_secret
+from secure_flink.domain import exposure, names, tls_material
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
 
 TYPE = "secureflink:index:RestMTLSIngress"
 

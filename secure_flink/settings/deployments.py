@@ -5,9 +5,9 @@ import posixpath
 import re
 from collections.abc import Mapping
 
-from components.render import names
-from components.render.flink_conf import RestAuthentication
-from components.render.flink_deployment import (
+from secure_flink.domain import names
+from secure_flink.domain.flink_conf import RestAuthentication
+from secure_flink.domain.flink_deployment import (
     CRD_FLINK_VERSIONS,
     LOG_DIR,
     MIN_JOB_MANAGER_MEMORY,
@@ -19,10 +19,10 @@ from components.render.flink_deployment import (
     UpgradeMode,
     memory_bytes,
 )
-from settings.flink_options import check_deployment_options, read_flink_configuration
-from settings.model import DeploymentSettings
-from settings.network import read_egress
-from settings.reader import Reader, as_number, read_image, read_list, set_hint
+from secure_flink.settings.flink_options import check_deployment_options, read_flink_configuration
+from secure_flink.settings.model import DeploymentSettings
+from secure_flink.settings.network import read_egress
+from secure_flink.settings.reader import Reader, as_number, read_image, read_list, set_hint
 
 JAR_URI = re.compile(r"^(local|file|https?|s3a?|gs|abfss?|hdfs|oss)://\S+$")
 

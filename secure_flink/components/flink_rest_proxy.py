@@ -12,19 +12,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.certificate_authority import CertificateAuthority
-from components.pki import client_certificate, identity_secret, server_tls_secret
-from components.render import exposure, names, tls_material
-from components.render.network_policy import proxy_policy
-from components.render.nginx import ProxyConfig, nginx_conf
-from components.render.proxy_workload import (
+from secure_flink.components.certificate_authority import CertificateAuthority
+from secure_flink.components.pki import client_certificate, identity_secret, server_tls_secret
+from secure_flink.domain import exposure, names, tls_material
+from secure_flink.domain.network_policy import proxy_policy
+from secure_flink.domain.nginx import ProxyConfig, nginx_conf
+from secure_flink.domain.proxy_workload import (
     ProxyWorkload,
     proxy_deployment_spec,
     proxy_labels,
     proxy_service_spec,
     scanner_waivers,
 )
-from components.render.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:FlinkRestProxy"
 # "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from components.pki import private_key
-from components.render.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.components.pki import private_key
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:CertificateAuthority"
 

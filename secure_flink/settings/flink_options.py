@@ -4,10 +4,10 @@ the stack secures, and the combinations the operator or Flink refuse at run time
 import re
 from collections.abc import Mapping
 
-from components.render import flink_conf
-from components.render.flink_conf import HighAvailability, first_set, ha_setting, high_availability
-from components.render.flink_deployment import JobSpec, ProcessResources, UpgradeMode
-from settings.reader import Reader, set_hint
+from secure_flink.domain import flink_conf
+from secure_flink.domain.flink_conf import HighAvailability, first_set, ha_setting, high_availability
+from secure_flink.domain.flink_deployment import JobSpec, ProcessResources, UpgradeMode
+from secure_flink.settings.reader import Reader, set_hint
 
 JAVA_CLASS = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+")
 SSL_PREFIX = "security.ssl."

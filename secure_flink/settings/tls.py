@@ -3,7 +3,7 @@
 import re
 from collections.abc import Mapping
 
-from components.render.tls_policy import (
+from secure_flink.domain.tls_policy import (
     ECDSA_CURVES,
     RSA_KEY_SIZES,
     CertificateLifetime,
@@ -11,8 +11,8 @@ from components.render.tls_policy import (
     KeySpec,
     TlsProtocol,
 )
-from settings.model import TlsSettings
-from settings.reader import Reader
+from secure_flink.settings.model import TlsSettings
+from secure_flink.settings.reader import Reader
 
 MAX_VALIDITY_HOURS = 175200
 """20 years: longer lifetimes push certificate dates towards what X.509 tools and Python's dates overflow on."""

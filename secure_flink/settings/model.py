@@ -5,13 +5,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from components.render.exposure import Termination
-from components.render.flink_conf import RestAuthentication
-from components.render.flink_deployment import DeploymentMode, JobSpec, ProcessResources
-from components.render.htpasswd import HashScheme
-from components.render.network_policy import EgressRule
-from components.render.rbac import ApiAccess, api_access
-from components.render.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
+from secure_flink.domain.exposure import Termination
+from secure_flink.domain.flink_conf import RestAuthentication
+from secure_flink.domain.flink_deployment import DeploymentMode, JobSpec, ProcessResources
+from secure_flink.domain.htpasswd import HashScheme
+from secure_flink.domain.network_policy import EgressRule
+from secure_flink.domain.rbac import ApiAccess, api_access
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
 
 PROJECT = "secure-flink"
 

@@ -7,11 +7,11 @@ import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
-from components.java_stores import JavaStores
-from components.pki import client_certificate
-from components.render import names, tls_material
-from components.render.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
+from secure_flink.components.java_stores import JavaStores
+from secure_flink.components.pki import client_certificate
+from secure_flink.domain import names, tls_material
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:RestClientCertificates"
 PKCS12_PASSWORD_LENGTH = 24

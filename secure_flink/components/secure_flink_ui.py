@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_random as random
 
-from components.certificate_authority import CertificateAuthority
-from components.flink_rest_proxy import BasicAuth, FlinkRestProxy, FlinkRestProxyArgs
-from components.render import exposure, names
-from components.render.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
-from components.render.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.components.certificate_authority import CertificateAuthority
+from secure_flink.components.flink_rest_proxy import BasicAuth, FlinkRestProxy, FlinkRestProxyArgs
+from secure_flink.domain import exposure, names
+from secure_flink.domain.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
+from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:SecureFlinkUI"
 GENERATED_PASSWORD_LENGTH = 32

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
-from settings.clients import read_rest_clients
-from settings.deployments import read_deployments
-from settings.model import (
+from secure_flink.settings.clients import read_rest_clients
+from secure_flink.settings.deployments import read_deployments
+from secure_flink.settings.model import (
     PROJECT,
     ConfigError,
     DeploymentSettings,
@@ -27,10 +27,10 @@ from settings.model import (
     UiSettings,
     UiUser,
 )
-from settings.network import API_SERVER_HINT, read_api_server_cidrs
-from settings.reader import Reader, closest_name, read_namespace
-from settings.tls import read_tls
-from settings.ui import SECRET_USERS_MARK, read_ui
+from secure_flink.settings.network import API_SERVER_HINT, read_api_server_cidrs
+from secure_flink.settings.reader import Reader, closest_name, read_namespace
+from secure_flink.settings.tls import read_tls
+from secure_flink.settings.ui import SECRET_USERS_MARK, read_ui
 
 __all__ = [
     "PROJECT",

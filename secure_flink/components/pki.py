@@ -6,11 +6,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.render import names, tls_material
-from components.render.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec, key_usages
+from secure_flink.domain import names, tls_material
+from secure_flink.domain.tls_policy import CertificateLifetime, KeyAlgorithm, KeySpec, key_usages
 
 if TYPE_CHECKING:
-    from components.certificate_authority import CertificateAuthority
+    from secure_flink.components.certificate_authority import CertificateAuthority
 
 
 def private_key(name: str, key: KeySpec, rotation: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
