@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Pulumi engine secure-flink is tested with, from published Go modules only: the CLI, the Python
-# language host (and the scripts its module ships), and the kubernetes, tls and random providers.
+# language host (and the scripts its module ships), the YAML language host, and the kubernetes, tls and
+# random providers.
 #
 #   scripts/build-engine.sh DIR    binaries go to DIR/bin; DIR/.built records versions and build times
 #
@@ -23,6 +24,7 @@ export GOFLAGS=-mod=readonly
 
 PULUMI_VERSION=v3.224.0
 LANGUAGE_HOST_VERSION=v3.184.0
+YAML_VERSION=v1.30.0
 KUBERNETES_VERSION=4.25.0
 TLS_VERSION=5.3.1
 RANDOM_VERSION=4.19.2
@@ -68,6 +70,13 @@ build_language_python() {
 	install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$out/bin/"
 }
 
+build_language_yaml() {
+	cd "$engine/language-yaml"
+	go build -o "$out/bin/pulumi-language-yaml" \
+		-ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
+		github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
 build_kubernetes() {
 	cd "$engine/kubernetes"
 	local provider
@@ -86,6 +95,7 @@ build_bridged() { # name, Terraform provider module, version
 
 timed pulumi build_cli
 timed pulumi-language-python build_language_python
+timed pulumi-language-yaml build_language_yaml
 timed pulumi-resource-kubernetes build_kubernetes
 timed pulumi-resource-tls build_bridged tls github.com/hashicorp/terraform-provider-tls "$TLS_VERSION"
 timed pulumi-resource-random build_bridged random github.com/terraform-providers/terraform-provider-random "$RANDOM_VERSION"
@@ -93,6 +103,7 @@ timed pulumi-resource-random build_bridged random github.com/terraform-providers
 {
 	echo "pulumi $PULUMI_VERSION"
 	echo "pulumi-language-python $LANGUAGE_HOST_VERSION"
+	echo "pulumi-language-yaml $YAML_VERSION"
 	echo "kubernetes $KUBERNETES_VERSION"
 	echo "tls $TLS_VERSION"
 	echo "random $RANDOM_VERSION"

@@ -13,6 +13,7 @@ from secure_flink.components.secure_flink_deployment import (
     SecureFlinkDeployment,
     SecureFlinkDeploymentArgs,
 )
+from secure_flink.components.secure_flink_platform import SecureFlinkPlatform, SecureFlinkPlatformArgs
 from secure_flink.components.secure_flink_ui import ProxyUser, SecureFlinkUI, SecureFlinkUIArgs
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "NetworkBaselineArgs",
     "SecureFlinkDeployment",
     "SecureFlinkDeploymentArgs",
+    "SecureFlinkPlatform",
+    "SecureFlinkPlatformArgs",
     "ProxyUser",
     "RestClientCertificates",
     "RestClientCertificatesArgs",

@@ -10,15 +10,10 @@ import pulumi_tls as tls
 
 from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
 from secure_flink.components.java_stores import JavaStores
-from secure_flink.components.pki import client_certificate, private_key, server_certificate
+from secure_flink.components.pki import private_key
 from secure_flink.domain import names, tls_material
 from secure_flink.domain.flink_conf import RestAuthentication, tls_flink_configuration
-from secure_flink.domain.tls_policy import (
-    CertificateLifetime,
-    KeySpec,
-    TlsProtocol,
-    key_usages,
-)
+from secure_flink.domain.tls_policy import IssuancePolicy, TlsProtocol, key_usages
 
 TYPE = "secureflink:index:FlinkInternalTLS"
 PASSWORD_LENGTH = 32
@@ -29,13 +24,10 @@ class FlinkInternalTLSArgs:
     deployment_name: str
     """The FlinkDeployment (cluster id) this material belongs to; it fixes the REST Service's DNS names."""
     namespace: str
-    key: KeySpec
+    policy: IssuancePolicy
+    """Keys, the lifetimes of the REST CA and the certificates, and the rotation of keys, certificates and
+    store passwords."""
     protocol: TlsProtocol
-    ca_lifetime: CertificateLifetime
-    """Of the deployment's REST CA."""
-    lifetime: CertificateLifetime
-    rotation: str
-    """A new value re-issues keys, certificates and store passwords."""
     rest_authentication: RestAuthentication = RestAuthentication.MTLS
     rest_client_identities: Sequence[str] = ()
     """Callers of the REST API that need a client certificate under REST mTLS (e.g. `ui-proxy`)."""
@@ -78,10 +70,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         rest_ca = CertificateAuthority(
             f"{name}-rest-ca",
             CertificateAuthorityArgs(
-                common_name=names.authority_common_name(args.deployment_name, "REST CA"),
-                key=args.key,
-                lifetime=args.ca_lifetime,
-                rotation=args.rotation,
+                common_name=names.authority_common_name(args.deployment_name, "REST CA"), policy=args.policy
             ),
             opts=child,
         )
@@ -103,7 +92,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
                 lambda p: tls_flink_configuration(
                     internal_password=p[0],
                     rest_password=p[1],
-                    key_algorithm=args.key.algorithm,
+                    key_algorithm=args.policy.key.algorithm,
                     protocol=args.protocol,
                     rest_authentication=args.rest_authentication,
                 )
@@ -127,18 +116,18 @@ class FlinkInternalTLS(pulumi.ComponentResource):
     ) -> tuple[k8s.core.v1.Secret, random.RandomPassword]:
         """The cluster's own trust domain: one self-signed certificate, trusted by nothing else."""
         deployment = args.deployment_name
-        key = private_key(f"{name}-internal-key", args.key, args.rotation, child)
+        key = private_key(f"{name}-internal-key", args.policy, child)
         cert = tls.SelfSignedCert(
             f"{name}-internal-cert",
             private_key_pem=key.private_key_pem,
             subject=tls.SelfSignedCertSubjectArgs(common_name=f"{deployment}-internal", organization="secure-flink"),
             dns_names=names.internal_dns_names(deployment, args.namespace),
-            allowed_uses=key_usages(args.key.algorithm, "server_auth", "client_auth"),
-            validity_period_hours=args.lifetime.validity_hours,
-            early_renewal_hours=args.lifetime.early_renewal_hours,
+            allowed_uses=key_usages(args.policy.key.algorithm, "server_auth", "client_auth"),
+            validity_period_hours=args.policy.cert_lifetime.validity_hours,
+            early_renewal_hours=args.policy.cert_lifetime.early_renewal_hours,
             opts=child,
         )
-        password = _store_password(f"{name}-internal-password", args.rotation, child)
+        password = _store_password(f"{name}-internal-password", args.policy, child)
         stores = JavaStores(
             f"{name}-internal-stores",
             stores=pulumi.Output.all(key.private_key_pem, cert.cert_pem).apply(
@@ -164,15 +153,8 @@ class FlinkInternalTLS(pulumi.ComponentResource):
             return {}
         identities = {}
         for caller in args.rest_client_identities:
-            key, cert = client_certificate(
-                f"{name}-rest-client-{caller}",
-                key_spec=args.key,
-                rotation=args.rotation,
-                common_name=f"{args.deployment_name}-{caller}",
-                ca_cert_pem=rest_ca.cert_pem,
-                ca_private_key_pem=rest_ca.private_key_pem,
-                lifetime=args.lifetime,
-                opts=child,
+            key, cert = rest_ca.issue_client_certificate(
+                f"{name}-rest-client-{caller}", common_name=f"{args.deployment_name}-{caller}", opts=child
             )
             identities[caller] = (cert.cert_pem, pulumi.Output.secret(key.private_key_pem))
         return identities
@@ -191,18 +173,13 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         mtls = args.rest_authentication is RestAuthentication.MTLS
         allowed = list(args.rest_allowed_certificates) if mtls else []
         caller_cas = list(args.rest_caller_ca_pems) if mtls else []
-        key, cert = server_certificate(
+        key, cert = rest_ca.issue_server_certificate(
             f"{name}-rest",
-            key_spec=args.key,
-            rotation=args.rotation,
             dns_names=names.rest_dns_names(args.deployment_name, args.namespace),
-            ca_cert_pem=rest_ca.cert_pem,
-            ca_private_key_pem=rest_ca.private_key_pem,
-            lifetime=args.lifetime,
             opts=child,
             also_client=mtls,
         )
-        password = _store_password(f"{name}-rest-password", args.rotation, child)
+        password = _store_password(f"{name}-rest-password", args.policy, child)
         alias = names.rest_service(args.deployment_name)
         stores = JavaStores(
             f"{name}-rest-stores",
@@ -238,6 +215,6 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         return secret, password
 
 
-def _store_password(name: str, rotation: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
+def _store_password(name: str, policy: IssuancePolicy, opts: pulumi.ResourceOptions) -> random.RandomPassword:
     # Letters and digits only: the value lands unquoted in Flink's YAML configuration.
-    return random.RandomPassword(name, length=PASSWORD_LENGTH, special=False, keepers={"rotation": rotation}, opts=opts)
+    return random.RandomPassword(name, length=PASSWORD_LENGTH, special=False, keepers=policy.keepers, opts=opts)

@@ -9,9 +9,7 @@ import pulumi_random as random
 
 from secure_flink.components.certificate_authority import CertificateAuthority
 from secure_flink.components.java_stores import JavaStores
-from secure_flink.components.pki import client_certificate
 from secure_flink.domain import names, tls_material
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:FlinkOperatorTrust"
 
@@ -20,12 +18,10 @@ TYPE = "secureflink:index:FlinkOperatorTrust"
 class FlinkOperatorTrustArgs:
     operator_namespace: str
     client_ca: CertificateAuthority
-    """Signs the operator's client certificate and nothing else: every deployment under REST mTLS trusts it."""
+    """Signs the operator's client certificate and nothing else: every deployment under REST mTLS trusts it.
+    Its policy also rotates the stores' password."""
     rest_ca_pems: Mapping[str, pulumi.Input[str]]
     """Deployment -> its REST CA: what the operator verifies each REST endpoint against."""
-    key: KeySpec
-    lifetime: CertificateLifetime
-    rotation: str
 
 
 class FlinkOperatorTrust(pulumi.ComponentResource):
@@ -49,18 +45,11 @@ class FlinkOperatorTrust(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(
-            f"{name}-password", length=32, special=False, keepers={"rotation": args.rotation}, opts=child
+            f"{name}-password", length=32, special=False, keepers=args.client_ca.policy.keepers, opts=child
         )
         labels = names.labels("flink-operator", "operator-trust")
-        client_key, client_cert = client_certificate(
-            f"{name}-client",
-            key_spec=args.key,
-            rotation=args.rotation,
-            common_name="flink-kubernetes-operator",
-            ca_cert_pem=args.client_ca.cert_pem,
-            ca_private_key_pem=args.client_ca.private_key_pem,
-            lifetime=args.lifetime,
-            opts=child,
+        client_key, client_cert = args.client_ca.issue_client_certificate(
+            f"{name}-client", common_name="flink-kubernetes-operator", opts=child
         )
         stores = JavaStores(
             f"{name}-stores",

@@ -6,25 +6,26 @@ nothing but the controller can send it a request; OpenShift's router presents no
 one: passthrough forwards the client's TLS, reencrypt opens TLS without a client certificate).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from secure_flink.components.certificate_authority import CertificateAuthority
-from secure_flink.components.pki import client_certificate, identity_secret, server_tls_secret
+from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
 from secure_flink.domain.network_policy import proxy_policy
 from secure_flink.domain.nginx import ProxyConfig, nginx_conf
+from secure_flink.domain.platform_profile import PlatformProfile
 from secure_flink.domain.proxy_workload import (
+    ProxyOptions,
     ProxyWorkload,
     proxy_deployment_spec,
     proxy_labels,
     proxy_service_spec,
     scanner_waivers,
 )
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
 
 TYPE = "secureflink:index:FlinkRestProxy"
 # "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.
@@ -46,36 +47,45 @@ class ClientCertificateAuth:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlinkRestProxyArgs:
+class FlinkUpstream:
+    """One FlinkDeployment's REST API, as a caller of it sees it."""
+
     deployment_name: str
     namespace: str
+    rest_ca_pem: pulumi.Input[str]
+    """The CA of Flink's REST certificate: a caller refuses a server it does not sign."""
+    identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    """(certificate, key) PEM the caller presents when the REST API requires client certificates."""
+    serving: Sequence[pulumi.Resource] = ()
+    """What serves the REST Service (the FlinkDeployment): nginx resolves the upstream name once, at start,
+    so a proxy's pods are created only after it is ready."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicEndpoint:
+    """Where outside clients reach a proxy: the platform's exposure (Route or Ingress) at `host` under
+    `path_prefix`."""
+
+    host: str | None
+    """None: OpenShift assigns the Route's host; an Ingress without host answers on any."""
+    path_prefix: str
+    route_termination: exposure.Termination
+    """On OpenShift: where the Route ends TLS (passthrough to the proxy, or reencrypt to it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlinkRestProxyArgs:
+    upstream: FlinkUpstream
     role: str
     """`ui-proxy` or `api-proxy`: labels, and the NetworkPolicy that admits the proxy to Flink."""
     service_name: str
     auth: BasicAuth | ClientCertificateAuth
-    ca: CertificateAuthority
-    """Signs the proxy's server certificate."""
-    flink_rest_ca_pem: pulumi.Input[str]
-    """The CA of Flink's REST certificate: the proxy refuses an upstream it does not sign."""
-    exposure: exposure.Exposure
-    host: str | None
-    path_prefix: str
-    route_termination: exposure.Termination
-    ingress_class: str
-    max_body_size: str
-    image: str
-    assign_uid: bool
-    """Kubernetes: run as a fixed high UID. OpenShift: leave the UID to the restricted SCC."""
-    key: KeySpec
-    lifetime: CertificateLifetime
-    rotation: str
-    callers: Sequence[Mapping[str, object]]
-    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
-    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
-    """(certificate, key) PEM the proxy presents to Flink when its REST API requires client certificates."""
-    upstream: Sequence[pulumi.Resource] = ()
-    """What serves the REST Service (the FlinkDeployment): nginx resolves the upstream name once, at
-    start, so the proxy pods are created only after it is ready."""
+    issuer: CertificateAuthority
+    """Signs the proxy's server certificate (and on Kubernetes the ingress controller's client certificate)."""
+    endpoint: PublicEndpoint
+    profile: PlatformProfile
+    """The exposure, the UID policy and who forwards outside traffic to the proxy."""
+    options: ProxyOptions
 
 
 class FlinkRestProxy(pulumi.ComponentResource):
@@ -93,14 +103,11 @@ class FlinkRestProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: FlinkRestProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        metadata = {"namespace": args.namespace, "labels": proxy_labels(args.deployment_name, args.role)}
-        tls_secret = server_tls_secret(
+        upstream = args.upstream
+        metadata = {"namespace": upstream.namespace, "labels": proxy_labels(upstream.deployment_name, args.role)}
+        tls_secret = args.issuer.server_tls_secret(
             f"{name}-tls",
-            key_spec=args.key,
-            rotation=args.rotation,
-            dns_names=names.proxy_dns_names(args.service_name, args.namespace, args.host),
-            ca=args.ca,
-            lifetime=args.lifetime,
+            dns_names=names.proxy_dns_names(args.service_name, upstream.namespace, args.endpoint.host),
             metadata=metadata,
             opts=child,
         )
@@ -115,36 +122,36 @@ class FlinkRestProxy(pulumi.ComponentResource):
         ).apply(
             lambda n: proxy_deployment_spec(
                 ProxyWorkload(
-                    deployment=args.deployment_name,
+                    deployment=upstream.deployment_name,
                     role=args.role,
-                    image=args.image,
+                    image=args.options.image,
                     config_map=n[0],
                     tls_secret=n[1],
                     htpasswd_secret=n[2],
                     upstream_identity_secret=n[3],
-                    assign_uid=args.assign_uid,
+                    assign_uid=args.profile.assign_uid,
                 )
             )
         )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={**metadata, "annotations": scanner_waivers(args.image, args.assign_uid)},
+            metadata={**metadata, "annotations": scanner_waivers(args.options.image, args.profile.assign_uid)},
             spec=workload,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.upstream)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(upstream.serving)),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={**metadata, "name": args.service_name},
-            spec=proxy_service_spec(args.deployment_name, args.role),
+            spec=proxy_service_spec(upstream.deployment_name, args.role),
             opts=child,
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata=metadata,
             spec=proxy_policy(
-                deployment=args.deployment_name,
-                proxy_labels=proxy_labels(args.deployment_name, args.role),
-                callers=args.callers,
+                deployment=upstream.deployment_name,
+                proxy_labels=proxy_labels(upstream.deployment_name, args.role),
+                callers=args.profile.proxy_callers,
             ),
             opts=child,
         )
@@ -161,22 +168,15 @@ class FlinkRestProxy(pulumi.ComponentResource):
         """The client certificate ingress-nginx presents to this proxy (a client-auth certificate of the stack
         CA, which no Flink deployment trusts), in the Secret its `proxy-ssl-secret` names, with the stack CA
         the controller verifies the proxy against."""
-        if args.exposure is not exposure.Exposure.INGRESS:
+        if args.profile.exposure is not exposure.Exposure.INGRESS:
             return None
-        key, cert = client_certificate(
-            f"{name}-ingress-client",
-            key_spec=args.key,
-            rotation=args.rotation,
-            common_name=f"{args.service_name}-ingress",
-            ca_cert_pem=args.ca.cert_pem,
-            ca_private_key_pem=args.ca.private_key_pem,
-            lifetime=args.lifetime,
-            opts=child,
+        key, cert = args.issuer.issue_client_certificate(
+            f"{name}-ingress-client", common_name=f"{args.service_name}-ingress", opts=child
         )
         secret = identity_secret(
             f"{name}-ingress-identity",
             cert_pem=cert.cert_pem,
-            ca_pem=args.ca.cert_pem,
+            ca_pem=args.issuer.cert_pem,
             key_pem=key.private_key_pem,
             secret_type="Opaque",
             metadata=metadata,
@@ -188,13 +188,13 @@ class FlinkRestProxy(pulumi.ComponentResource):
     def _identity_secret(
         name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
     ) -> pulumi.Output[str | None]:
-        if args.upstream_identity is None:
+        if args.upstream.identity is None:
             return pulumi.Output.from_input(None)
-        cert_pem, key_pem = args.upstream_identity
+        cert_pem, key_pem = args.upstream.identity
         secret = identity_secret(
             f"{name}-upstream-identity",
             cert_pem=cert_pem,
-            ca_pem=args.flink_rest_ca_pem,
+            ca_pem=args.upstream.rest_ca_pem,
             key_pem=key_pem,
             secret_type="kubernetes.io/tls",
             metadata=metadata,
@@ -223,20 +223,23 @@ class FlinkRestProxy(pulumi.ComponentResource):
     def _route(
         name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
+        endpoint = args.endpoint
         route = k8s.apiextensions.CustomResource(
             f"{name}-route",
             api_version=exposure.ROUTE_API_VERSION,
             kind="Route",
             metadata={**metadata, "name": args.service_name},
-            spec=pulumi.Output.from_input(args.ca.cert_pem).apply(
+            spec=pulumi.Output.from_input(args.issuer.cert_pem).apply(
                 lambda ca: exposure.route_spec(
-                    service=args.service_name, host=args.host, termination=args.route_termination, ca_pem=ca
+                    service=args.service_name, host=endpoint.host, termination=endpoint.route_termination, ca_pem=ca
                 )
             ),
             opts=child,
         )
         # OpenShift writes the host it assigned back into spec.host.
-        return route.spec.apply(lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{args.path_prefix}")
+        return route.spec.apply(
+            lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{endpoint.path_prefix}"
+        )
 
     @staticmethod
     def _ingress(
@@ -247,6 +250,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
         metadata: dict,
         child: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
+        endpoint = args.endpoint
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata={
@@ -254,27 +258,27 @@ class FlinkRestProxy(pulumi.ComponentResource):
                 "name": args.service_name,
                 "annotations": ingress_caller.secret_name.apply(
                     lambda secret: exposure.ingress_annotations(
-                        namespace=args.namespace,
+                        namespace=args.upstream.namespace,
                         service=args.service_name,
                         identity_secret=secret,
-                        max_body_size=args.max_body_size,
+                        max_body_size=args.options.max_body_size,
                     )
                 ),
             },
             spec=tls_secret.metadata.name.apply(
                 lambda secret: exposure.ingress_spec(
                     service=args.service_name,
-                    path=args.path_prefix,
-                    host=args.host,
-                    ingress_class=args.ingress_class,
+                    path=endpoint.path_prefix,
+                    host=endpoint.host,
+                    ingress_class=args.options.ingress_class,
                     tls_secret=secret,
                 )
             ),
             opts=child,
         )
-        if args.host:
-            return pulumi.Output.from_input(f"https://{args.host}{args.path_prefix}")
-        return ingress.status.apply(lambda status: f"https://{_ingress_address(status)}{args.path_prefix}")
+        if endpoint.host:
+            return pulumi.Output.from_input(f"https://{endpoint.host}{endpoint.path_prefix}")
+        return ingress.status.apply(lambda status: f"https://{_ingress_address(status)}{endpoint.path_prefix}")
 
 
 def _ingress_address(status: object) -> str:
@@ -298,11 +302,11 @@ def _config_files(args: FlinkRestProxyArgs, ingress_caller: IngressCaller | None
         callers = pulumi.Output.all(args.auth.client_ca_pem, pulumi.Output.from_input(args.auth.fingerprints))
     elif ingress_caller is not None:
         callers = pulumi.Output.all(
-            args.ca.cert_pem, ingress_caller.certificate_pem.apply(lambda pem: [tls_material.sha1_fingerprint(pem)])
+            args.issuer.cert_pem, ingress_caller.certificate_pem.apply(lambda pem: [tls_material.sha1_fingerprint(pem)])
         )
     else:
         callers = pulumi.Output.all(None, [])
-    return pulumi.Output.all(args.flink_rest_ca_pem, callers).apply(
+    return pulumi.Output.all(args.upstream.rest_ca_pem, callers).apply(
         lambda v: _render_config(args, v[0], v[1][0], tuple(v[1][1]))
     )
 
@@ -310,7 +314,7 @@ def _config_files(args: FlinkRestProxyArgs, ingress_caller: IngressCaller | None
 def _render_config(
     args: FlinkRestProxyArgs, flink_ca: str, client_ca: str | None, fingerprints: tuple[str, ...]
 ) -> dict[str, str]:
-    upstream = names.rest_service_host(args.deployment_name, args.namespace)
+    upstream = names.rest_service_host(args.upstream.deployment_name, args.upstream.namespace)
     config = ProxyConfig(
         listen_port=names.PROXY_PORT,
         server_certificate=f"{names.PROXY_TLS_MOUNT}/tls.crt",
@@ -322,13 +326,13 @@ def _render_config(
         htpasswd_file=f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}" if isinstance(args.auth, BasicAuth) else None,
         client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if client_ca else None,
         allowed_client_fingerprints=tuple(sorted(fingerprints)),
-        max_body_size=args.max_body_size,
-        path_prefix=args.path_prefix,
+        max_body_size=args.options.max_body_size,
+        path_prefix=args.endpoint.path_prefix,
         health_path=names.HEALTH_PATH,
         temp_dir=names.PROXY_TEMP_DIR,
         worker_processes=PROXY_WORKERS,
-        upstream_client_certificate=f"{names.PROXY_UPSTREAM_MOUNT}/tls.crt" if args.upstream_identity else None,
-        upstream_client_key=f"{names.PROXY_UPSTREAM_MOUNT}/tls.key" if args.upstream_identity else None,
+        upstream_client_certificate=f"{names.PROXY_UPSTREAM_MOUNT}/tls.crt" if args.upstream.identity else None,
+        upstream_client_key=f"{names.PROXY_UPSTREAM_MOUNT}/tls.key" if args.upstream.identity else None,
     )
     files = {names.NGINX_CONF_FILE: nginx_conf(config), names.UPSTREAM_CA_FILE: flink_ca}
     if client_ca:

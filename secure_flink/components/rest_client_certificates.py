@@ -9,9 +9,8 @@ import pulumi_tls as tls
 
 from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
 from secure_flink.components.java_stores import JavaStores
-from secure_flink.components.pki import client_certificate
 from secure_flink.domain import names, tls_material
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.domain.tls_policy import IssuancePolicy
 
 TYPE = "secureflink:index:RestClientCertificates"
 PKCS12_PASSWORD_LENGTH = 24
@@ -23,10 +22,8 @@ class RestClientCertificatesArgs:
     clients: Sequence[str]
     """Client names (CI bots, operators' laptops). Removing one retires its certificate everywhere that
     checks the allow-list outputs; adding one issues exactly that client's certificate."""
-    key: KeySpec
-    ca_lifetime: CertificateLifetime
-    lifetime: CertificateLifetime
-    rotation: str
+    policy: IssuancePolicy
+    """Of the client CA and the certificates; its rotation also draws new certificate ids and PKCS12 passwords."""
 
 
 class RestClientCertificates(pulumi.ComponentResource):
@@ -54,20 +51,17 @@ class RestClientCertificates(pulumi.ComponentResource):
         ca = CertificateAuthority(
             f"{name}-ca",
             CertificateAuthorityArgs(
-                common_name=names.authority_common_name(pulumi.get_stack(), "REST client CA"),
-                key=args.key,
-                lifetime=args.ca_lifetime,
-                rotation=args.rotation,
+                common_name=names.authority_common_name(pulumi.get_stack(), "REST client CA"), policy=args.policy
             ),
             opts=child,
         )
         self.ca_cert_pem = ca.cert_pem
         self.certificates, self.common_names, bundles = {}, {}, {}
         for client in args.clients:
-            cert, key, common_name = self._client(name, client, ca, args, child)
+            cert, key, common_name = self._client(name, client, ca, child)
             self.certificates[client] = cert.cert_pem
             self.common_names[client] = common_name
-            bundles[client] = self._bundle(name, client, cert, key, ca, args.rotation, child)
+            bundles[client] = self._bundle(name, client, cert, key, ca, child)
         self.fingerprints = pulumi.Output.all(**self.certificates).apply(
             lambda certs: {client: tls_material.sha1_fingerprint(pem) for client, pem in certs.items()}
         )
@@ -79,23 +73,11 @@ class RestClientCertificates(pulumi.ComponentResource):
         name: str,
         client: str,
         ca: CertificateAuthority,
-        args: RestClientCertificatesArgs,
         child: pulumi.ResourceOptions,
     ) -> tuple[tls.LocallySignedCert, tls.PrivateKey, pulumi.Output[str]]:
-        issuance = random.RandomId(
-            f"{name}-{client}-id", byte_length=4, keepers={"rotation": args.rotation}, opts=child
-        )
+        issuance = random.RandomId(f"{name}-{client}-id", byte_length=4, keepers=ca.policy.keepers, opts=child)
         common_name = issuance.hex.apply(lambda hex_id: names.client_common_name(client, hex_id))
-        key, cert = client_certificate(
-            f"{name}-{client}",
-            key_spec=args.key,
-            rotation=args.rotation,
-            common_name=common_name,
-            ca_cert_pem=ca.cert_pem,
-            ca_private_key_pem=ca.private_key_pem,
-            lifetime=args.lifetime,
-            opts=child,
-        )
+        key, cert = ca.issue_client_certificate(f"{name}-{client}", common_name=common_name, opts=child)
         return cert, key, common_name
 
     @staticmethod
@@ -105,14 +87,13 @@ class RestClientCertificates(pulumi.ComponentResource):
         cert: tls.LocallySignedCert,
         key: tls.PrivateKey,
         ca: CertificateAuthority,
-        rotation: str,
         child: pulumi.ResourceOptions,
     ) -> pulumi.Output[dict[str, str]]:
         password = random.RandomPassword(
             f"{name}-{client}-pkcs12-password",
             length=PKCS12_PASSWORD_LENGTH,
             special=False,
-            keepers={"rotation": rotation},
+            keepers=ca.policy.keepers,
             opts=child,
         )
         pkcs12 = JavaStores(

@@ -5,55 +5,53 @@ router cannot verify client certificates per Route, so the stack's own proxy doe
 in client-certificate mode) behind a passthrough Route.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from secure_flink.components.certificate_authority import CertificateAuthority
-from secure_flink.components.flink_rest_proxy import ClientCertificateAuth, FlinkRestProxy, FlinkRestProxyArgs
-from secure_flink.components.pki import identity_secret, server_tls_secret
+from secure_flink.components.flink_rest_proxy import (
+    ClientCertificateAuth,
+    FlinkRestProxy,
+    FlinkRestProxyArgs,
+    FlinkUpstream,
+    PublicEndpoint,
+)
+from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
+from secure_flink.domain.platform_profile import API_PROXY, Platform, PlatformProfile
+from secure_flink.domain.proxy_workload import ProxyOptions
+from secure_flink.domain.tls_policy import TlsProtocol
 
 TYPE = "secureflink:index:RestMTLSIngress"
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClientAllowList:
+    """Who may call: the CA that signs REST clients, and the clients currently issued a certificate."""
+
+    ca_pem: pulumi.Input[str]
+    common_names: Sequence[pulumi.Input[str]]
+    """For ingress-nginx (`auth-tls-match-cn`)."""
+    fingerprints: pulumi.Input[Sequence[str]]
+    """For the stack's proxy: the exact certificates (a removed client's still-valid certificate gets 403)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RestMTLSIngressArgs:
-    deployment_name: str
-    namespace: str
+    upstream: FlinkUpstream
+    """The deployment whose REST API this opens; `identity` is the REST API's caller's under REST mTLS."""
     host: str
     """Public host of the REST API; ingress-nginx applies client-certificate checks per host."""
-    ca: CertificateAuthority
-    """Signs the Ingress's server certificate."""
-    flink_rest_ca_pem: pulumi.Input[str]
-    client_ca_pem: pulumi.Input[str]
-    client_common_names: Sequence[pulumi.Input[str]]
-    """The allow-list for ingress-nginx: CNs of the clients currently issued a certificate."""
-    client_fingerprints: pulumi.Input[Sequence[str]]
-    """The allow-list for the proxy: the exact certificates currently issued."""
-    exposure: exposure.Exposure
-    ingress_class: str
-    proxy_image: str
-    max_body_size: str
-    key: KeySpec
+    issuer: CertificateAuthority
+    """Signs the entry point's server certificate."""
+    clients: ClientAllowList
     protocol: TlsProtocol
     """The one protocol Flink's REST API speaks: what ingress-nginx must offer it."""
-    lifetime: CertificateLifetime
-    rotation: str
-    proxy_callers: Sequence[Mapping[str, object]]
-    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
-    upstream: Sequence[pulumi.Resource] = ()
-    """What serves the REST Service (the FlinkDeployment); a proxy starts after it."""
-    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
-    """(certificate, key) presented to Flink under REST mTLS: by the proxy, or by ingress-nginx."""
-
-
-ROLE = "api-proxy"
-INGRESS_CALLER = "ingress"
-"""How ingress-nginx is named among Flink's REST callers (its client identity under REST mTLS)."""
+    profile: PlatformProfile
+    options: ProxyOptions
 
 
 class RestMTLSIngress(pulumi.ComponentResource):
@@ -71,7 +69,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
     def __init__(self, name: str, args: RestMTLSIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        if args.exposure is exposure.Exposure.ROUTE:
+        if args.profile.platform is Platform.OPENSHIFT:
             self.url = self._proxy(name, args, child).url
         else:
             self.url = self._ingress(name, args, child)
@@ -82,75 +80,57 @@ class RestMTLSIngress(pulumi.ComponentResource):
         return FlinkRestProxy(
             f"{name}-proxy",
             FlinkRestProxyArgs(
-                deployment_name=args.deployment_name,
-                namespace=args.namespace,
-                role=ROLE,
-                service_name=names.rest_api_service(args.deployment_name),
-                auth=ClientCertificateAuth(client_ca_pem=args.client_ca_pem, fingerprints=args.client_fingerprints),
-                ca=args.ca,
-                flink_rest_ca_pem=args.flink_rest_ca_pem,
-                callers=args.proxy_callers,
-                exposure=exposure.Exposure.ROUTE,
-                host=args.host,
-                path_prefix="/",
-                route_termination=exposure.Termination.PASSTHROUGH,
-                ingress_class=args.ingress_class,
-                max_body_size=args.max_body_size,
-                image=args.proxy_image,
-                assign_uid=False,  # this path runs on OpenShift only, whose restricted SCC assigns the UID
-                key=args.key,
-                lifetime=args.lifetime,
-                rotation=args.rotation,
                 upstream=args.upstream,
-                upstream_identity=args.upstream_identity,
+                role=API_PROXY,
+                service_name=names.rest_api_service(args.upstream.deployment_name),
+                auth=ClientCertificateAuth(client_ca_pem=args.clients.ca_pem, fingerprints=args.clients.fingerprints),
+                issuer=args.issuer,
+                # Passthrough: the client's TLS, and its certificate, reach the proxy untouched.
+                endpoint=PublicEndpoint(
+                    host=args.host, path_prefix="/", route_termination=exposure.Termination.PASSTHROUGH
+                ),
+                profile=args.profile,
+                options=args.options,
             ),
             opts=child,
         )
 
     @staticmethod
     def _ingress(name: str, args: RestMTLSIngressArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        metadata = {"namespace": args.namespace, "labels": names.labels(args.deployment_name, "rest-mtls")}
-        client_ca = _ca_secret(f"{name}-client-ca", args.client_ca_pem, metadata, child)
-        upstream_ca = _upstream_secret(f"{name}-upstream-ca", args, metadata, child)
-        tls_secret = server_tls_secret(
-            f"{name}-tls",
-            key_spec=args.key,
-            rotation=args.rotation,
-            dns_names=[args.host],
-            ca=args.ca,
-            lifetime=args.lifetime,
-            metadata=metadata,
-            opts=child,
-        )
+        upstream = args.upstream
+        metadata = {"namespace": upstream.namespace, "labels": names.labels(upstream.deployment_name, "rest-mtls")}
+        client_ca = _ca_secret(f"{name}-client-ca", args.clients.ca_pem, metadata, child)
+        upstream_ca = _upstream_secret(f"{name}-upstream-ca", upstream, metadata, child)
+        tls_secret = args.issuer.server_tls_secret(f"{name}-tls", dns_names=[args.host], metadata=metadata, opts=child)
         secret_names = pulumi.Output.all(
             client_ca.metadata.name,
             upstream_ca.metadata.name,
             tls_secret.metadata.name,
-            pulumi.Output.all(*args.client_common_names),
+            pulumi.Output.all(*args.clients.common_names),
         )
         k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata={
                 **metadata,
-                "name": names.rest_api_service(args.deployment_name),
+                "name": names.rest_api_service(upstream.deployment_name),
                 "annotations": secret_names.apply(
                     lambda v: exposure.rest_mtls_ingress_annotations(
-                        namespace=args.namespace,
-                        deployment=args.deployment_name,
+                        namespace=upstream.namespace,
+                        deployment=upstream.deployment_name,
                         client_ca_secret=v[0],
                         upstream_ca_secret=v[1],
                         common_names=list(v[3]),
                         protocol=args.protocol,
-                        key_algorithm=args.key.algorithm,
-                        max_body_size=args.max_body_size,
+                        key_algorithm=args.issuer.policy.key.algorithm,
+                        max_body_size=args.options.max_body_size,
                     )
                 ),
             },
             spec=secret_names.apply(
                 lambda v: exposure.rest_mtls_ingress_spec(
-                    deployment=args.deployment_name,
+                    deployment=upstream.deployment_name,
                     host=args.host,
-                    ingress_class=args.ingress_class,
+                    ingress_class=args.options.ingress_class,
                     tls_secret=v[2],
                 )
             ),
@@ -173,17 +153,17 @@ def _ca_secret(
 
 
 def _upstream_secret(
-    name: str, args: RestMTLSIngressArgs, metadata: dict, opts: pulumi.ResourceOptions
+    name: str, upstream: FlinkUpstream, metadata: dict, opts: pulumi.ResourceOptions
 ) -> k8s.core.v1.Secret:
     """ingress-nginx's `proxy-ssl-secret`: Flink's CA (`ca.crt`), and under REST mTLS the client
     certificate the controller presents to Flink (`tls.crt`, `tls.key`)."""
-    if args.upstream_identity is None:
-        return _ca_secret(name, args.flink_rest_ca_pem, metadata, opts)
-    cert_pem, key_pem = args.upstream_identity
+    if upstream.identity is None:
+        return _ca_secret(name, upstream.rest_ca_pem, metadata, opts)
+    cert_pem, key_pem = upstream.identity
     return identity_secret(
         name,
         cert_pem=cert_pem,
-        ca_pem=args.flink_rest_ca_pem,
+        ca_pem=upstream.rest_ca_pem,
         key_pem=key_pem,
         secret_type="Opaque",
         metadata=metadata,

@@ -1,50 +1,41 @@
 """SecureFlinkDeployment: a FlinkDeployment custom resource wired to the stack's TLS material."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from secure_flink.domain import flink_deployment, names
+from secure_flink.domain.deployment import DeploymentSettings
 from secure_flink.domain.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
-from secure_flink.domain.flink_deployment import DeploymentMode, JobSpec, ProcessResources
-from secure_flink.domain.network_policy import EgressRule, flink_pods_policy, jobmanager_ingress_policy
-from secure_flink.domain.rbac import ApiAccess, role_rules
+from secure_flink.domain.network_policy import flink_pods_policy, jobmanager_ingress_policy
+from secure_flink.domain.rbac import role_rules
 
 TYPE = "secureflink:index:SecureFlinkDeployment"
 
 
 @dataclass(frozen=True, kw_only=True)
 class SecureFlinkDeploymentArgs:
+    deployment: DeploymentSettings
+    """What the user asked for: image, version, mode, resources, job, configuration, mounts, egress. Its name
+    names the FlinkDeployment; the component's own name only names Pulumi resources."""
     namespace: str
-    image: str
-    flink_version: str
-    mode: DeploymentMode
-    service_account: str
-    job_manager: ProcessResources
-    task_manager: ProcessResources
-    job: JobSpec | None
     configuration_fragments: Sequence[pulumi.Input[Mapping[str, str]]]
-    """Fragments owned by other components (e.g. FlinkInternalTLS); no key may appear twice."""
+    """Fragments owned by other components (e.g. FlinkInternalTLS); no key may appear twice, nor any key of the
+    user's `flinkConfiguration`."""
     secret_mounts: Sequence[pulumi.Input[Mapping[str, str]]]
-    """Secret name -> path maps, joined into `kubernetes.secrets`."""
+    """Secret name -> path maps owned by other components, joined with the user's into `kubernetes.secrets`."""
     operator_namespace: str
     """The operator calls the REST endpoint from there; the NetworkPolicy lets it."""
     rest_client_labels: Sequence[Mapping[str, str]] = ()
     """Pod labels of the other clients allowed on the REST port (the UI proxies)."""
     rest_client_namespaces: Sequence[str] = ()
     """Namespaces whose pods may call the REST port (an ingress controller)."""
-    api_access: ApiAccess
-    """The Kubernetes API calls its pods make: what the ServiceAccount's Role allows."""
     api_server_cidrs: Sequence[str]
     """Where the API server listens: the pods' egress when they call it."""
     assign_uid: bool
     """Kubernetes: run as the image's `flink` user. OpenShift: leave UID and fsGroup to the restricted SCC."""
-    egress: Sequence[EgressRule] = ()
-    """Where the jobs may connect besides their own pods and DNS."""
-    user_configuration: Mapping[str, str] = field(default_factory=dict)
-    """The user's own flinkConfiguration; it may override hardening defaults, never a fragment's key."""
 
 
 class SecureFlinkDeployment(pulumi.ComponentResource):
@@ -64,16 +55,19 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureFlinkDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        metadata = {"namespace": args.namespace, "labels": names.labels(name, "flink")}
+        cluster = args.deployment.name
+        metadata = {"namespace": args.namespace, "labels": names.labels(cluster, "flink")}
         account = self._service_account(name, args, metadata, child)
         spec = pulumi.Output.all(
-            pulumi.Output.all(*args.configuration_fragments), pulumi.Output.all(*args.secret_mounts), account
+            pulumi.Output.all(*args.configuration_fragments),
+            pulumi.Output.all(*args.secret_mounts, args.deployment.secret_mounts),
+            account,
         ).apply(lambda v: self._spec(args, v[0], v[1], v[2]))
         self.resource = k8s.apiextensions.CustomResource(
             name,
             api_version=flink_deployment.API_VERSION,
             kind=flink_deployment.KIND,
-            metadata={**metadata, "name": name, "annotations": flink_deployment.wait_annotations()},
+            metadata={**metadata, "name": cluster, "annotations": flink_deployment.wait_annotations()},
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["status"]),
         )
@@ -81,9 +75,9 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
             f"{name}-pods",
             metadata=metadata,
             spec=flink_pods_policy(
-                deployment=name,
-                api_server_cidrs=args.api_server_cidrs if args.api_access.needed else (),
-                egress=args.egress,
+                deployment=cluster,
+                api_server_cidrs=args.api_server_cidrs if args.deployment.api_access.needed else (),
+                egress=args.deployment.egress,
             ),
             opts=child,
         )
@@ -91,7 +85,7 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
             f"{name}-jobmanager",
             metadata=metadata,
             spec=jobmanager_ingress_policy(
-                deployment=name,
+                deployment=cluster,
                 operator_namespace=args.operator_namespace,
                 rest_client_labels=args.rest_client_labels,
                 rest_client_namespaces=args.rest_client_namespaces,
@@ -107,11 +101,11 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
         """The ServiceAccount's name, known once it exists (and, with a Role, once it is bound)."""
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
-            metadata={**metadata, "name": args.service_account},
-            automount_service_account_token=args.api_access.needed,
+            metadata={**metadata, "name": args.deployment.service_account},
+            automount_service_account_token=args.deployment.api_access.needed,
             opts=child,
         )
-        rules = role_rules(name, args.api_access)
+        rules = role_rules(args.deployment.name, args.deployment.api_access)
         if not rules:
             return account.metadata.name
         role = k8s.rbac.v1.Role(f"{name}-role", metadata=metadata, rules=rules, opts=child)
@@ -131,21 +125,22 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
         mounts: list[Mapping[str, str]],
         service_account: str,
     ) -> dict[str, object]:
+        deployment = args.deployment
         all_mounts = {secret: path for mount in mounts for secret, path in mount.items()}
-        own = {**flink_deployment.hardening_defaults(args.job), **args.user_configuration}
+        own = {**flink_deployment.hardening_defaults(deployment.job), **deployment.flink_configuration}
         configuration = merge_flink_configuration(
             own, *fragments, {SECRET_MOUNTS_KEY: names.secret_mount_list(all_mounts)}
         )
         return flink_deployment.flink_deployment_spec(
-            image=args.image,
-            flink_version=args.flink_version,
-            mode=args.mode,
+            image=deployment.image,
+            flink_version=deployment.flink_version,
+            mode=deployment.mode,
             service_account=service_account,
-            job_manager=args.job_manager,
-            task_manager=args.task_manager,
-            job=args.job,
+            job_manager=deployment.job_manager,
+            task_manager=deployment.task_manager,
+            job=deployment.job,
             flink_configuration=configuration,
             pod_template=flink_deployment.pod_template(
-                assign_uid=args.assign_uid, mount_api_token=args.api_access.needed
+                assign_uid=args.assign_uid, mount_api_token=deployment.api_access.needed
             ),
         )

@@ -1,20 +1,26 @@
 """SecureFlinkUI: a hardened nginx proxy with basic auth and TLS in front of a Flink Web UI and REST API."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_random as random
 
 from secure_flink.components.certificate_authority import CertificateAuthority
-from secure_flink.components.flink_rest_proxy import BasicAuth, FlinkRestProxy, FlinkRestProxyArgs
+from secure_flink.components.flink_rest_proxy import (
+    BasicAuth,
+    FlinkRestProxy,
+    FlinkRestProxyArgs,
+    FlinkUpstream,
+    PublicEndpoint,
+)
 from secure_flink.domain import exposure, names
 from secure_flink.domain.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec
+from secure_flink.domain.platform_profile import UI_PROXY, PlatformProfile
+from secure_flink.domain.proxy_workload import ProxyOptions
 
 TYPE = "secureflink:index:SecureFlinkUI"
 GENERATED_PASSWORD_LENGTH = 32
-ROLE = "ui-proxy"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,32 +32,18 @@ class ProxyUser:
 
 @dataclass(frozen=True, kw_only=True)
 class SecureFlinkUIArgs:
-    deployment_name: str
-    namespace: str
-    ca: CertificateAuthority
-    """Signs the proxy's certificate; clients (browsers, routers, ingress controllers) trust it."""
-    flink_rest_ca_pem: pulumi.Input[str]
-    """The CA of Flink's REST certificate: the proxy refuses an upstream it does not sign."""
+    upstream: FlinkUpstream
+    """The deployment whose UI this is; `identity` is the UI proxy's under REST mTLS."""
+    issuer: CertificateAuthority
+    """Signs the proxy's certificate; clients (browsers, routers, ingress controllers) trust it. Its policy also
+    rotates the generated passwords and salts."""
     users: Sequence[ProxyUser]
     hash_scheme: HashScheme
-    exposure: exposure.Exposure
     host: str | None
     """Public host of the UI; None: Route host assigned by OpenShift, or an Ingress without host."""
     route_termination: exposure.Termination
-    ingress_class: str
-    max_body_size: str
-    image: str
-    assign_uid: bool
-    """Kubernetes: run as a fixed high UID. OpenShift: leave the UID to the restricted SCC."""
-    key: KeySpec
-    lifetime: CertificateLifetime
-    rotation: str
-    proxy_callers: Sequence[Mapping[str, object]]
-    """NetworkPolicy peers that forward outside traffic to the proxy (routers, the ingress controller)."""
-    upstream: Sequence[pulumi.Resource] = ()
-    """What serves the REST Service (the FlinkDeployment); the proxy starts after it."""
-    upstream_identity: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
-    """(certificate, key) the proxy presents to Flink under REST mTLS."""
+    profile: PlatformProfile
+    options: ProxyOptions
 
 
 class SecureFlinkUI(pulumi.ComponentResource):
@@ -74,27 +66,18 @@ class SecureFlinkUI(pulumi.ComponentResource):
         self.proxy = FlinkRestProxy(
             f"{name}-proxy",
             FlinkRestProxyArgs(
-                deployment_name=args.deployment_name,
-                namespace=args.namespace,
-                role=ROLE,
-                service_name=names.ui_service(args.deployment_name),
-                auth=BasicAuth(htpasswd=self._htpasswd(name, args, passwords, child)),
-                ca=args.ca,
-                flink_rest_ca_pem=args.flink_rest_ca_pem,
-                callers=args.proxy_callers,
-                exposure=args.exposure,
-                host=args.host,
-                path_prefix=names.ui_path_prefix(args.deployment_name, args.host),
-                route_termination=args.route_termination,
-                ingress_class=args.ingress_class,
-                max_body_size=args.max_body_size,
-                image=args.image,
-                assign_uid=args.assign_uid,
-                key=args.key,
-                lifetime=args.lifetime,
-                rotation=args.rotation,
                 upstream=args.upstream,
-                upstream_identity=args.upstream_identity,
+                role=UI_PROXY,
+                service_name=names.ui_service(args.upstream.deployment_name),
+                auth=BasicAuth(htpasswd=self._htpasswd(name, args, passwords, child)),
+                issuer=args.issuer,
+                endpoint=PublicEndpoint(
+                    host=args.host,
+                    path_prefix=names.ui_path_prefix(args.upstream.deployment_name, args.host),
+                    route_termination=args.route_termination,
+                ),
+                profile=args.profile,
+                options=args.options,
             ),
             opts=child,
         )
@@ -115,7 +98,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 f"{name}-password-{user.name}",
                 length=GENERATED_PASSWORD_LENGTH,
                 special=False,
-                keepers={"rotation": args.rotation},
+                keepers=args.issuer.policy.keepers,
                 opts=child,
             )
             passwords[user.name] = generated.result
@@ -131,7 +114,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 f"{name}-salt-{user.name}",
                 length=SALT_LENGTH,
                 special=False,
-                keepers={"rotation": args.rotation},
+                keepers=args.issuer.policy.keepers,
                 opts=child,
             ).result
             for user in args.users

@@ -11,6 +11,16 @@ CONTAINER = "nginx"
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProxyOptions:
+    """What every nginx proxy of a stack shares: the image it runs, the largest request body it passes (jar
+    uploads), and the IngressClass that exposes it on Kubernetes."""
+
+    image: str
+    max_body_size: str
+    ingress_class: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProxyWorkload:
     deployment: str
     """The FlinkDeployment the proxy fronts."""

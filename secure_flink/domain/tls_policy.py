@@ -76,3 +76,19 @@ class KeySpec:
 class CertificateLifetime:
     validity_hours: int
     early_renewal_hours: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuancePolicy:
+    """How the stack issues every key and certificate: one value, carried by each issuer (CA)."""
+
+    key: KeySpec
+    ca_lifetime: CertificateLifetime
+    cert_lifetime: CertificateLifetime
+    rotation: str
+    """A new value re-issues every key, certificate and password issued under this policy on the next `up`."""
+
+    @property
+    def keepers(self) -> dict[str, str]:
+        """pulumi-random `keepers`: a generated password or id is drawn again exactly when the rotation changes."""
+        return {"rotation": self.rotation}

@@ -1,24 +1,15 @@
 """What a stack's configuration becomes: frozen, typed settings, and the error that lists every problem."""
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 
+from secure_flink.domain.deployment import DeploymentSettings
 from secure_flink.domain.exposure import Termination
-from secure_flink.domain.flink_conf import RestAuthentication
-from secure_flink.domain.flink_deployment import DeploymentMode, JobSpec, ProcessResources
 from secure_flink.domain.htpasswd import HashScheme
-from secure_flink.domain.network_policy import EgressRule
-from secure_flink.domain.rbac import ApiAccess, api_access
-from secure_flink.domain.tls_policy import CertificateLifetime, KeySpec, TlsProtocol
+from secure_flink.domain.platform_profile import Platform, PlatformProfile, platform_profile
+from secure_flink.domain.tls_policy import CertificateLifetime, IssuancePolicy, KeySpec, TlsProtocol
 
 PROJECT = "secure-flink"
-
-
-class Platform(str, Enum):
-    KUBERNETES = "kubernetes"
-    OPENSHIFT = "openshift"
 
 
 @dataclass(frozen=True)
@@ -49,30 +40,11 @@ class TlsSettings:
     rotation: str
     """Changing this value re-issues every key, certificate, keystore and password on the next `pulumi up`."""
 
-
-@dataclass(frozen=True, kw_only=True)
-class DeploymentSettings:
-    name: str
-    image: str
-    flink_version: str
-    mode: DeploymentMode
-    service_account: str
-    job_manager: ProcessResources
-    task_manager: ProcessResources
-    job: JobSpec | None
-    flink_configuration: Mapping[str, str] = field(default_factory=dict)
-    secret_mounts: Mapping[str, str] = field(default_factory=dict)
-    """Extra Secrets to mount into Flink pods: Secret name -> absolute path."""
-    rest_authentication: RestAuthentication = RestAuthentication.MTLS
-    """`mtls`: Flink's REST API itself requires client certificates, from the callers the stack issued them to."""
-    rest_authentication_set: bool = True
-    """False when the stack config leaves `restAuthentication` to its default."""
-    egress: tuple[EgressRule, ...] = ()
-    """Where the jobs may connect besides their own cluster and DNS (sources, sinks, object storage)."""
-
     @property
-    def api_access(self) -> ApiAccess:
-        return api_access(self.mode, self.flink_configuration)
+    def issuance(self) -> IssuancePolicy:
+        return IssuancePolicy(
+            key=self.key, ca_lifetime=self.ca_lifetime, cert_lifetime=self.cert_lifetime, rotation=self.rotation
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,3 +81,12 @@ class StackSettings:
     tls: TlsSettings
     deployments: tuple[DeploymentSettings, ...]
     ui: UiSettings
+
+    @property
+    def profile(self) -> PlatformProfile:
+        return platform_profile(
+            self.platform,
+            ingress_controller_namespace=self.ingress_controller_namespace,
+            ui_enabled=self.ui.enabled,
+            rest_clients=bool(self.rest_clients),
+        )

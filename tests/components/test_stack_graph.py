@@ -28,6 +28,7 @@ def children(result: RunResult, parent_name: str) -> dict[str, str]:
 def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
     components = {(r.type, r.name) for r in dev.resources if not r.custom}
     assert components == {
+        ("secureflink:index:SecureFlinkPlatform", "secure-flink"),
         ("secureflink:index:CertificateAuthority", "stack-ca"),
         ("secureflink:index:CertificateAuthority", "operator-client-ca"),
         ("secureflink:index:CertificateAuthority", "etl-tls-rest-ca"),
@@ -43,9 +44,11 @@ def test_each_deployment_gets_its_own_tls_component_and_custom_resource(dev):
         ("secureflink:index:FlinkRestProxy", "etl-ui-proxy"),
         ("secureflink:index:FlinkRestProxy", "adhoc-ui-proxy"),
     }
-    top_level = {r.name for r in dev.resources if not r.custom and r.parent == dev.stack_urn}
+    (platform,) = [r for r in dev.resources if r.parent == dev.stack_urn]
+    assert platform.name == "secure-flink"
+    under_platform = {r.name for r in dev.resources if not r.custom and r.parent == platform.urn}
     nested = {"etl-ui-proxy", "adhoc-ui-proxy", "etl-tls-rest-ca", "adhoc-tls-rest-ca"}
-    assert top_level == {name for _, name in components} - nested
+    assert under_platform == {name for _, name in components} - nested - {"secure-flink"}
 
 
 def test_flink_internal_tls_children_are_parented_and_named_from_it(dev):

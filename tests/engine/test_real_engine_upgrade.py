@@ -1,9 +1,13 @@
 """What upgrading a live stack does, on the real engine: a stack made by an earlier secure-flink, then this one.
 
-The earlier version encoded its keystores with its own deterministic PKCS#12 writer; this one encodes them
-with cryptography, once, into state (secure_flink/components/java_stores.py). The upgrade re-encodes every store once:
-the store Secrets are replaced and the FlinkDeployments mount the new ones (each cluster restarts once),
-while no key, certificate or password changes. After it, `pulumi up` changes nothing again.
+From the last version before the package (`secure_flink`, with SecureFlinkPlatform at the top): only the
+platform component is added; every resource the stack parented before is found under it by its alias.
+
+From the version that encoded keystores by hand: it wrote them with its own deterministic PKCS#12 writer;
+this one encodes them with cryptography, once, into state (secure_flink/components/java_stores.py). The
+upgrade re-encodes every store once: the store Secrets are replaced and the FlinkDeployments mount the new
+ones (each cluster restarts once), while no key, certificate or password changes. After it, `pulumi up`
+changes nothing again.
 """
 
 import subprocess
@@ -20,7 +24,9 @@ from tests.conftest import unavailable
 pytestmark = pytest.mark.real
 
 # The last commit whose program wrote keystores with the hand-written encoder.
-EARLIER_VERSION = "74a4fac"
+HAND_ENCODED_VERSION = "74a4fac"
+# The last commit before the program became the package secure_flink with one top-level component.
+BEFORE_PACKAGE_VERSION = "90c02ce"
 CLIENTS = [{"name": "ci-bot"}]
 STORE_SECRETS = (
     "etl-tls-internal",
@@ -39,16 +45,16 @@ NEW_STORES = (
 )
 
 
-def earlier_program(target: Path) -> Path:
-    """The program as it was at EARLIER_VERSION, from this repository's history."""
+def earlier_program(target: Path, version: str) -> Path:
+    """The program as it was at `version`, from this repository's history."""
     archive = subprocess.run(
-        ["git", "-C", str(PROJECT_DIR), "archive", "--format=tar", EARLIER_VERSION],
+        ["git", "-C", str(PROJECT_DIR), "archive", "--format=tar", version],
         capture_output=True,
         timeout=60,
     )
     if archive.returncode != 0:
         unavailable(
-            f"commit {EARLIER_VERSION} is not in this clone ({archive.stderr.decode().strip()}): "
+            f"commit {version} is not in this clone ({archive.stderr.decode().strip()}): "
             "the upgrade test needs the history (`git fetch --unshallow`)"
         )
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
@@ -60,7 +66,7 @@ def earlier_program(target: Path) -> Path:
 def upgraded(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iterator[tuple[PulumiProject, dict]]:
     """A dev stack with a REST client, `pulumi up` by the earlier version; then this version's program in its
     place. Yields the project and the upgrade's plan, by resource name."""
-    source = earlier_program(tmp_path_factory.mktemp("earlier-version"))
+    source = earlier_program(tmp_path_factory.mktemp("earlier-version"), HAND_ENCODED_VERSION)
     project = PulumiProject(tmp_path_factory.mktemp("upgrade"), "dev", engine_bin, source=source)
     project.set_config(restClients=CLIENTS, uiDomain="flink.example.com")
     project.up()
@@ -93,3 +99,39 @@ def test_after_the_upgrade_keys_and_passwords_are_the_same_and_a_second_up_chang
     project.up()
     assert before and generated_material(project) == before
     project.preview("--expect-no-changes")
+
+
+@pytest.fixture(scope="module")
+def from_before_the_package(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> PulumiProject:
+    """A dev stack with a REST client (every component there is), `pulumi up` by the last version before the
+    package; then this version's program in its place."""
+    source = earlier_program(tmp_path_factory.mktemp("before-package"), BEFORE_PACKAGE_VERSION)
+    project = PulumiProject(tmp_path_factory.mktemp("package-upgrade"), "dev", engine_bin, source=source)
+    project.set_config(restClients=CLIENTS, uiDomain="flink.example.com")
+    project.up()
+    project.install_program(PROJECT_DIR)
+    return project
+
+
+PLATFORM_URN = "urn:pulumi:dev::secure-flink::secureflink:index:SecureFlinkPlatform::secure-flink"
+
+
+def test_the_upgrade_to_the_package_only_adds_the_platform_component(from_before_the_package: PulumiProject) -> None:
+    assert from_before_the_package.plan() == {PLATFORM_URN: "create"}
+
+
+def test_after_the_upgrade_to_the_package_the_same_material_sits_under_the_platform(
+    from_before_the_package: PulumiProject,
+) -> None:
+    project = from_before_the_package
+    before = generated_material(project)
+    project.up()
+    assert before and generated_material(project) == before
+    project.preview("--expect-no-changes")
+    resources = project.export()["deployment"]["resources"]
+    stack_children = [
+        r["urn"] for r in resources if r.get("parent", "").endswith("::pulumi:pulumi:Stack::secure-flink-dev")
+    ]
+    assert stack_children == [PLATFORM_URN]
+    under_platform = {r["urn"].rsplit("::", 1)[1] for r in resources if r.get("parent") == PLATFORM_URN}
+    assert {"stack-ca", "operator-client-ca", "rest-clients", "etl", "etl-tls", "etl-ui", "etl-api"} <= under_platform
