@@ -54,7 +54,7 @@ def scanner_waivers(image: str, assign_uid: bool) -> dict[str, str]:
     if not is_digest_pinned(image):
         reasons.append(
             "CKV_K8S_43=the image is pinned by version tag and pulled Always; "
-            "set uiProxyImage to image@sha256:<digest> to pin its content"
+            "set proxyImage to image@sha256:<digest> to pin its content"
         )
     if not assign_uid:
         reasons.append(

@@ -7,6 +7,7 @@ single resource. Defaults of top-level keys live in `Pulumi.yaml` only; defaults
 `deployments` and `uiUsers` items live here.
 """
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -78,9 +79,11 @@ class PulumiConfig:
 
 
 def read_settings(config: ConfigSource) -> StackSettings:
-    """Read and validate the whole stack configuration; raise ConfigError listing every problem."""
+    """Read and validate the whole stack configuration; raise ConfigError listing every problem. Keys that were
+    renamed are still read, each with a deprecation in `StackSettings.deprecations`."""
     reader = Reader()
-    for unknown in sorted(config.keys() - set(TOP_LEVEL_KEYS)):
+    known = set(TOP_LEVEL_KEYS) | set(RENAMED_KEYS)
+    for unknown in sorted(config.keys() - known):
         intended = closest_name(unknown, TOP_LEVEL_KEYS)
         rename = f"did you mean {intended}? Move the value there, then " if intended else ""
         reader.fail(
@@ -101,10 +104,56 @@ def read_settings(config: ConfigSource) -> StackSettings:
             )
     if reader.problems:
         raise ConfigError(reader.problems)
+    deprecations = _read_renamed_keys(config, raw)
     settings = _build(reader, raw)
     if reader.problems or settings is None:
-        raise ConfigError(reader.problems)
-    return settings
+        raise ConfigError([_through_earlier_key(problem, deprecations) for problem in reader.problems])
+    return dataclasses.replace(settings, deprecations=deprecations)
+
+
+RENAMED_KEYS = {
+    "uiDomain": "domain",
+    "uiIngressClass": "ingressClass",
+    "uiMaxBodySize": "proxyMaxBodySize",
+    "uiProxyImage": "proxyImage",
+}
+"""Earlier name -> current name: each also configures the REST API's entry point, not only the UI's."""
+
+
+def _through_earlier_key(problem: Problem, deprecations: tuple[Problem, ...]) -> Problem:
+    """A problem with a value that came from an earlier key: its fix must also remove that key, which is read in
+    place of the current one while it is set."""
+    for deprecation in deprecations:
+        current = RENAMED_KEYS[deprecation.key]
+        if problem.key == current:
+            return dataclasses.replace(
+                problem,
+                reason=f"{problem.reason} (the value is {deprecation.key}'s, read in place of {current})",
+                fix=f"{problem.fix}, then pulumi config rm {deprecation.key}",
+            )
+    return problem
+
+
+def _read_renamed_keys(config: ConfigSource, raw: dict[str, Any]) -> tuple[Problem, ...]:
+    """Takes each earlier key that is still set in place of its current name (a stack keeps working unchanged
+    after the upgrade), and says how to move it. Problems about the value name the earlier key's new name."""
+    deprecations = []
+    for earlier, current in RENAMED_KEYS.items():
+        value = config.get(earlier)
+        if value is None:
+            continue
+        raw[current] = value
+        secret = config.is_secret(earlier)
+        move = f"pulumi config set --secret {current} <value>" if secret else f"pulumi config set {current} '{value}'"
+        deprecations.append(
+            Problem(
+                earlier,
+                "[secret]" if secret else value,
+                f"is deprecated: it was renamed to {current}, and while it is set it is read in place of {current}",
+                f"{move} && pulumi config rm {earlier}",
+            )
+        )
+    return tuple(deprecations)
 
 
 def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | None:
@@ -118,11 +167,11 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
     controller_namespace = read_namespace(reader, "ingressControllerNamespace", raw["ingressControllerNamespace"])
     if rest_clients and ui is not None and ui.domain is None:
         reader.fail(
-            "uiDomain",
-            raw["uiDomain"],
+            "domain",
+            raw["domain"],
             "is required with restClients: the REST entry point checks client certificates "
-            "per host (<deployment>-api.<uiDomain>)",
-            "pulumi config set uiDomain flink.example.com",
+            "per host (<deployment>-api.<domain>)",
+            "pulumi config set domain flink.example.com",
         )
     _refuse_shared_namespaces(reader, raw, namespace, operator_namespace, controller_namespace)
     api_server_cidrs = read_api_server_cidrs(reader, raw["apiServerCidrs"])
@@ -216,11 +265,11 @@ TOP_LEVEL_KEYS = (
     "uiEnabled",
     "uiUsers",
     "uiHashScheme",
-    "uiDomain",
     "uiRouteTermination",
-    "uiIngressClass",
-    "uiMaxBodySize",
-    "uiProxyImage",
+    "domain",
+    "ingressClass",
+    "proxyMaxBodySize",
+    "proxyImage",
     "restClients",
     "ingressControllerNamespace",
     "apiServerCidrs",

@@ -81,6 +81,8 @@ class StackSettings:
     tls: TlsSettings
     deployments: tuple[DeploymentSettings, ...]
     ui: UiSettings
+    deprecations: tuple[Problem, ...] = ()
+    """Keys that still work under an earlier name: say so on every `pulumi up` (`pulumi.log.warn`)."""
 
     @property
     def profile(self) -> PlatformProfile:

@@ -1,4 +1,5 @@
-"""The `ui*` keys of the stack config: users, hashing, hosts and exposure of the Web UI proxy."""
+"""The `ui*` keys of the stack config (users, hashing, Route termination of the Web UI proxy) and what every proxy
+of the stack shares: `domain`, `ingressClass`, `proxyMaxBodySize`, `proxyImage`."""
 
 import re
 from collections.abc import Mapping
@@ -37,24 +38,26 @@ def read_ui(
     termination = reader.enum(
         "uiRouteTermination", raw["uiRouteTermination"], Termination, "pulumi config set uiRouteTermination passthrough"
     )
-    domain = _ui_domain(reader, raw["uiDomain"] or None, deployments or ())
+    domain = _ui_domain(reader, raw["domain"] or None, deployments or ())
     if platform is Platform.OPENSHIFT and termination is Termination.PASSTHROUGH and domain is None:
         reader.fail(
-            "uiDomain",
-            raw["uiDomain"],
+            "domain",
+            raw["domain"],
             "is required with a passthrough Route: the proxy serves the "
             "certificate itself, so it must know the host the router sends",
-            "pulumi config set uiDomain apps.mycluster.example.com (or uiRouteTermination reencrypt)",
+            "pulumi config set domain apps.mycluster.example.com (or uiRouteTermination reencrypt)",
         )
-    ingress_class = raw["uiIngressClass"]
+    ingress_class = raw["ingressClass"]
     if not isinstance(ingress_class, str) or not names.is_dns1123_label(ingress_class):
         reader.fail(
-            "uiIngressClass", ingress_class, "must be an IngressClass name", "pulumi config set uiIngressClass nginx"
+            "ingressClass", ingress_class, "must be an IngressClass name", "pulumi config set ingressClass nginx"
         )
-    body = raw["uiMaxBodySize"]
+    body = raw["proxyMaxBodySize"]
     if not isinstance(body, str) or not NGINX_SIZE.match(body):
-        reader.fail("uiMaxBodySize", body, "must be an nginx size such as 256m", "pulumi config set uiMaxBodySize 256m")
-    image = read_image(reader, "uiProxyImage", raw["uiProxyImage"])
+        reader.fail(
+            "proxyMaxBodySize", body, "must be an nginx size such as 256m", "pulumi config set proxyMaxBodySize 256m"
+        )
+    image = read_image(reader, "proxyImage", raw["proxyImage"])
     if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
         return None
     return UiSettings(
@@ -116,14 +119,14 @@ def _user_password(reader: Reader, key: str, name: object, password: object, sec
 def _ui_domain(reader: Reader, domain: str | None, deployments: tuple[DeploymentSettings, ...]) -> str | None:
     if domain is None:
         return None
-    # The longest host is a REST API host, `<deployment>-api.<uiDomain>`.
+    # The longest host is a REST API host, `<deployment>-api.<domain>`.
     longest = max((len(names.rest_api_host(d.name, domain)) for d in deployments), default=0)
     if not DOMAIN.match(domain) or longest > 253:
         reader.fail(
-            "uiDomain",
+            "domain",
             domain,
-            "must be a DNS domain without scheme, port or path (UI hosts are <deployment>.<uiDomain>)",
-            "pulumi config set uiDomain flink.apps.example.com",
+            "must be a DNS domain without scheme, port or path (UI hosts are <deployment>.<domain>)",
+            "pulumi config set domain flink.apps.example.com",
         )
         return None
     return domain

@@ -64,7 +64,7 @@ def deployed(
     project = PulumiProject(
         tmp_path_factory.mktemp(request.param), stack, engine_bin, kubeconfig=control_plane.kubeconfig
     )
-    project.set_config(restClients=CLIENTS, uiDomain=project.config().get("uiDomain") or "flink.example.com")
+    project.set_config(restClients=CLIENTS, domain=project.config().get("domain") or "flink.example.com")
     if "ha" in request.param:
         deployments = project.config()["deployments"]
         deployments[0]["flinkConfiguration"] = {**deployments[0].get("flinkConfiguration", {}), **HIGH_AVAILABILITY}

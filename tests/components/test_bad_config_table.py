@@ -116,7 +116,7 @@ CASES = [
     ("namespace-not-a-label", {"namespace": "Flink!"}, (), "namespace", "pulumi config set namespace flink"),
     (
         "rest-client-name-with-space",
-        {"uiDomain": "flink.example.com", "restClients": [{"name": "CI Bot"}]},
+        {"domain": "flink.example.com", "restClients": [{"name": "CI Bot"}]},
         (),
         "restClients[0].name",
         "--path 'restClients[0].name' ci-bot",
@@ -137,10 +137,10 @@ CASES = [
     ),
     (
         "ingress-class-not-a-name",
-        {"uiIngressClass": "Nginx Class"},
+        {"ingressClass": "Nginx Class"},
         (),
-        "uiIngressClass",
-        "pulumi config set uiIngressClass nginx",
+        "ingressClass",
+        "pulumi config set ingressClass nginx",
     ),
     (
         "flink-version-unknown",
@@ -163,24 +163,24 @@ CASES = [
         "deployments[0].image",
         "flink:2.2.1",
     ),
-    ("proxy-image-unpinned", {"uiProxyImage": "nginx"}, (), "uiProxyImage", "--path 'uiProxyImage'"),
+    ("proxy-image-unpinned", {"proxyImage": "nginx"}, (), "proxyImage", "--path 'proxyImage'"),
     # hosts with a scheme, a path or a port
     (
         "domain-with-scheme",
-        {"uiDomain": "https://flink.example.com"},
+        {"domain": "https://flink.example.com"},
         (),
-        "uiDomain",
-        "pulumi config set uiDomain flink.apps.example.com",
+        "domain",
+        "pulumi config set domain flink.apps.example.com",
     ),
-    ("domain-with-path", {"uiDomain": "flink.example.com/ui"}, (), "uiDomain", "pulumi config set uiDomain"),
-    ("domain-with-port", {"uiDomain": "flink.example.com:443"}, (), "uiDomain", "pulumi config set uiDomain"),
-    ("rest-clients-need-a-domain", {"restClients": [{"name": "ci-bot"}]}, (), "uiDomain", "pulumi config set uiDomain"),
-    ("passthrough-route-needs-a-domain", {"platform": "openshift"}, (), "uiDomain", "uiRouteTermination reencrypt"),
+    ("domain-with-path", {"domain": "flink.example.com/ui"}, (), "domain", "pulumi config set domain"),
+    ("domain-with-port", {"domain": "flink.example.com:443"}, (), "domain", "pulumi config set domain"),
+    ("rest-clients-need-a-domain", {"restClients": [{"name": "ci-bot"}]}, (), "domain", "pulumi config set domain"),
+    ("passthrough-route-needs-a-domain", {"platform": "openshift"}, (), "domain", "uiRouteTermination reencrypt"),
     # duplicates
     ("duplicate-ui-user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, (), "uiUsers[1].name", "unique name"),
     (
         "duplicate-rest-client",
-        {"uiDomain": "flink.example.com", "restClients": [{"name": "ci"}, {"name": "ci"}]},
+        {"domain": "flink.example.com", "restClients": [{"name": "ci"}, {"name": "ci"}]},
         (),
         "restClients[1].name",
         "unique name",
@@ -353,7 +353,7 @@ CASES = [
         "deployments[0].image",
         "--path",
     ),
-    ("proxy-image-with-an-empty-tag", {"uiProxyImage": "nginx:"}, (), "uiProxyImage", "uiProxyImage"),
+    ("proxy-image-with-an-empty-tag", {"proxyImage": "nginx:"}, (), "proxyImage", "proxyImage"),
     # resources the operator or Flink refuse
     (
         "jobmanager-memory-zero",

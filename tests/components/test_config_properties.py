@@ -46,7 +46,7 @@ VALID_ALTERNATIVES = {
     "keyAlgorithm": ["RSA", "ECDSA"],
     "tlsProtocol": ["TLSv1.2", "TLSv1.3"],
     "uiHashScheme": ["ssha", "apr1", "bcrypt"],
-    "uiDomain": [
+    "domain": [
         "",
         "flink.example.com",
         "a-very-long-subdomain-of-sixty-three-characters-for-this-test-x.example.com",
@@ -179,10 +179,10 @@ def test_the_program_renders_valid_objects_or_registers_nothing(values):
 
 
 def test_the_long_host_of_a_valid_config_keeps_its_san_and_gets_a_short_cn():
-    """A deployment name and uiDomain within their limits make a REST host longer than a CN may be (64)."""
+    """A deployment name and domain within their limits make a REST host longer than a CN may be (64)."""
     domain = "a-very-long-subdomain-of-sixty-three-characters-for-this-test-x.example.com"
     runner = StackRunner("dev")
-    result = runner.up(uiDomain=domain, restClients=[{"name": "ci-bot"}], keyAlgorithm="ECDSA")
+    result = runner.up(domain=domain, restClients=[{"name": "ci-bot"}], keyAlgorithm="ECDSA")
     requests = [r for r in result.resources if r.type == "tls:index/certRequest:CertRequest"]
     host = names.rest_api_host("etl", domain)
     (api,) = [r for r in requests if host in (r.inputs.get("dnsNames") or [])]

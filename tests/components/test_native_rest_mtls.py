@@ -27,7 +27,7 @@ def with_mtls(values: dict, deployment: str = "adhoc") -> list[dict]:
 @pytest.fixture(scope="module", params=["dev", "ocp"])
 def mtls(request):
     runner = StackRunner(request.param)
-    return request.param, runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, uiDomain=DOMAIN)
+    return request.param, runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, domain=DOMAIN)
 
 
 def one(result, name: str, type_: str):
@@ -130,7 +130,7 @@ def test_the_operator_gets_a_keystore_with_its_client_certificate(mtls):
 
 def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
     runner = StackRunner("dev")
-    result = runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, uiDomain=DOMAIN)
+    result = runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, domain=DOMAIN)
     annotations = one(result, "adhoc-api-ingress", "kubernetes:networking.k8s.io/v1:Ingress").inputs["metadata"][
         "annotations"
     ]
@@ -144,10 +144,10 @@ def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
 def test_removing_a_client_takes_it_out_of_the_truststore():
     runner = StackRunner("ocp")
     deployments = with_mtls(runner.values)
-    first = runner.up(deployments=deployments, restClients=[*CLIENTS, {"name": "alice"}], uiDomain=DOMAIN)
+    first = runner.up(deployments=deployments, restClients=[*CLIENTS, {"name": "alice"}], domain=DOMAIN)
     alice = pem_cert(first.outputs["restClients"]["alice"]["certificate"])
     assert alice in rest_truststore(first, "adhoc")
-    second = runner.up(deployments=deployments, restClients=CLIENTS, uiDomain=DOMAIN)
+    second = runner.up(deployments=deployments, restClients=CLIENTS, domain=DOMAIN)
     assert alice not in rest_truststore(second, "adhoc")
     assert second.operations[one(second, "adhoc-tls-rest", SECRET).urn] == "replace"
 

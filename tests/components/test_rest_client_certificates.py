@@ -17,7 +17,7 @@ DOMAIN = "flink.example.com"
 @pytest.fixture(scope="module")
 def issued():
     runner = StackRunner("dev")
-    return runner, runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
+    return runner, runner.up(restClients=CLIENTS, domain=DOMAIN)
 
 
 def certificate(result, client: str) -> x509.Certificate:
@@ -62,8 +62,8 @@ def test_fingerprints_are_what_nginx_compares(issued):
 
 def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_only_it():
     runner = StackRunner("dev")
-    first = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
-    added = runner.up(restClients=[*CLIENTS, {"name": "release-bot"}], uiDomain=DOMAIN)
+    first = runner.up(restClients=CLIENTS, domain=DOMAIN)
+    added = runner.up(restClients=[*CLIENTS, {"name": "release-bot"}], domain=DOMAIN)
     changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
     issued = {name for name, op in changed.items() if op == "create"}
     assert issued and all("release-bot" in name for name in issued), changed
@@ -80,7 +80,7 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
         "adhoc": "update",
     }
     assert added.outputs["restClients"]["ci-bot"] == first.outputs["restClients"]["ci-bot"]
-    removed = runner.up(restClients=[{"name": "ci-bot"}], uiDomain=DOMAIN)
+    removed = runner.up(restClients=[{"name": "ci-bot"}], domain=DOMAIN)
     assert {r.name for r in removed.deleted} >= {"rest-clients-alice-laptop-cert", "rest-clients-release-bot-cert"}
     assert all("ci-bot" not in r.name for r in removed.deleted)
     assert set(removed.outputs["restClientFingerprints"]) == {"ci-bot"}
@@ -88,9 +88,9 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
 
 def test_a_re_added_client_is_a_new_identity():
     runner = StackRunner("dev")
-    first = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
-    runner.up(restClients=[{"name": "ci-bot"}], uiDomain=DOMAIN)
-    again = runner.up(restClients=CLIENTS, uiDomain=DOMAIN)
+    first = runner.up(restClients=CLIENTS, domain=DOMAIN)
+    runner.up(restClients=[{"name": "ci-bot"}], domain=DOMAIN)
+    again = runner.up(restClients=CLIENTS, domain=DOMAIN)
     before, after = certificate(first, "alice-laptop"), certificate(again, "alice-laptop")
     assert before.subject != after.subject, "the old certificate's CN must not match the new allow-list"
 
@@ -106,7 +106,7 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 @pytest.fixture(scope="module")
 def exposed():
-    return StackRunner("dev").up(restClients=CLIENTS, uiDomain=DOMAIN)
+    return StackRunner("dev").up(restClients=CLIENTS, domain=DOMAIN)
 
 
 def test_kubernetes_exposes_rest_to_certificate_holders_through_ingress_nginx(exposed):
@@ -161,7 +161,7 @@ def test_rest_port_admits_the_ingress_controller_only_when_the_ingress_exists(ex
 def test_rest_clients_on_kubernetes_need_a_domain_for_the_ingress_host():
     from secure_flink.settings import ConfigError
 
-    with pytest.raises(ConfigError, match="uiDomain"):
+    with pytest.raises(ConfigError, match="domain"):
         StackRunner("dev").up(restClients=CLIENTS)
 
 

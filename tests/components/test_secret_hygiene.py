@@ -15,7 +15,7 @@ VARIANTS = {
     "ocp": ("ocp", {}),
     "dev-rest-clients-mtls": (
         "dev",
-        {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com", "deployments": "mtls"},
+        {"restClients": [{"name": "ci-bot"}], "domain": "flink.example.com", "deployments": "mtls"},
     ),
     "ocp-rest-clients-mtls": ("ocp", {"restClients": [{"name": "ci-bot"}], "deployments": "mtls"}),
 }

@@ -66,7 +66,7 @@ def test_openshift_exposes_the_proxy_with_a_passthrough_route(ocp):
 
 
 def test_reencrypt_route_verifies_the_proxy_with_the_stack_ca():
-    result = StackRunner("ocp").up(uiRouteTermination="reencrypt", uiDomain="")
+    result = StackRunner("ocp").up(uiRouteTermination="reencrypt", domain="")
     spec = one(result, "etl-ui-proxy-route", ROUTE).inputs["spec"]
     assert spec["tls"]["termination"] == "reencrypt"
     assert spec["tls"]["destinationCACertificate"] == result.outputs["caCertificate"]
@@ -114,7 +114,7 @@ def test_ingress_verifies_the_proxy_presents_its_own_certificate_and_forces_http
 
 
 def test_ingress_with_a_domain_gets_a_host_and_tls_for_it():
-    result = StackRunner("dev").up(uiDomain="flink.example.com")
+    result = StackRunner("dev").up(domain="flink.example.com")
     spec = one(result, "etl-ui-proxy-ingress", INGRESS).inputs["spec"]
     assert spec["rules"][0]["host"] == "etl.flink.example.com" and spec["rules"][0]["http"]["paths"][0]["path"] == "/"
     assert spec["tls"][0]["hosts"] == ["etl.flink.example.com"]

@@ -43,7 +43,7 @@ def render(authentication: str, protocol: str, key_algorithm: str):
     deployments = runner.values["deployments"]
     for item in deployments:
         item["restAuthentication"] = authentication
-    common = {"deployments": deployments, "uiDomain": DOMAIN, "tlsProtocol": protocol, "keyAlgorithm": key_algorithm}
+    common = {"deployments": deployments, "domain": DOMAIN, "tlsProtocol": protocol, "keyAlgorithm": key_algorithm}
     first = runner.up(**common, restClients=[{"name": "ci-bot"}, {"name": "alice"}])
     return first, runner.up(**common, restClients=[{"name": "ci-bot"}])
 

@@ -1,6 +1,6 @@
 """The Web UI's Kubernetes Ingress as ingress-nginx runs it: real nginx configured as the controller (v1.14.5)
 configures itself from the rendered UI Ingress, in front of the real UI proxy (nginx), in front of a real
-Flink JobManager; everything from one render of the dev stack with a uiDomain, the `adhoc` session cluster.
+Flink JobManager; everything from one render of the dev stack with a domain, the `adhoc` session cluster.
 """
 
 import json
@@ -28,7 +28,7 @@ NGINX_WHY = "the UI Ingress is proven on the nginx ingress-nginx would configure
 
 @pytest.fixture(scope="module")
 def rendered():
-    return StackRunner("dev").up(uiDomain=DOMAIN)
+    return StackRunner("dev").up(domain=DOMAIN)
 
 
 def ui_ingress(result) -> dict:
@@ -94,7 +94,7 @@ def test_a_ui_user_reaches_flink_through_the_controller_and_the_proxy(chain, ren
 
 
 def test_a_jar_larger_than_the_controllers_default_body_size_uploads(chain, rendered):
-    """ingress-nginx allows 1m bodies unless told otherwise; the Ingress passes uiMaxBodySize on."""
+    """ingress-nginx allows 1m bodies unless told otherwise; the Ingress passes proxyMaxBodySize on."""
     controller, _, ca_file = chain
     assert upload(controller.port, ca_file, login(rendered), 3 * 1024 * 1024) == 200
 

@@ -44,7 +44,7 @@ def rendered() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     variants = {
         "dev": StackRunner("dev").up(),
         "ocp": StackRunner("ocp").up(),
-        "dev-rest-clients": StackRunner("dev").up(uiDomain="flink.example.com", restClients=[{"name": "ci"}]),
+        "dev-rest-clients": StackRunner("dev").up(domain="flink.example.com", restClients=[{"name": "ci"}]),
         "ocp-rest-mtls": StackRunner("ocp").up(
             restClients=[{"name": "ci"}],
             deployments=[

@@ -75,14 +75,14 @@ def test_show_secrets_reveals_real_material(tmp_path):
 
 
 VARIANTS = [
-    ("dev", {"uiDomain": "flink.example.com"}),
-    ("ocp", {"uiRouteTermination": "reencrypt", "uiDomain": ""}),
+    ("dev", {"domain": "flink.example.com"}),
+    ("ocp", {"uiRouteTermination": "reencrypt", "domain": ""}),
     ("dev", {"uiEnabled": False}),
     ("dev", {"keyAlgorithm": "ECDSA", "tlsProtocol": "TLSv1.2"}),
-    ("dev", {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com"}),
+    ("dev", {"restClients": [{"name": "ci-bot"}], "domain": "flink.example.com"}),
     ("ocp", {"restClients": [{"name": "ci-bot"}]}),
     ("ocp", {"restClients": [{"name": "ci-bot"}], "deployments": "mtls"}),
-    ("dev", {"restClients": [{"name": "ci-bot"}], "uiDomain": "flink.example.com", "deployments": "mtls"}),
+    ("dev", {"restClients": [{"name": "ci-bot"}], "domain": "flink.example.com", "deployments": "mtls"}),
 ]
 
 

@@ -157,17 +157,17 @@ def test_missing_key_says_how_to_restore_it():
 STRONG_PASSWORD = "Vq7-correct-Horse-battery-2026"
 BAD_UI = [
     ("hash scheme", {"uiHashScheme": "md5"}, "uiHashScheme"),
-    ("domain with scheme", {"uiDomain": "https://flink.example.com"}, "uiDomain"),
-    ("domain with path", {"uiDomain": "example.com/flink"}, "uiDomain"),
-    ("domain with port", {"uiDomain": "example.com:443"}, "uiDomain"),
-    ("body size unit", {"uiMaxBodySize": "1TB"}, "uiMaxBodySize"),
+    ("domain with scheme", {"domain": "https://flink.example.com"}, "domain"),
+    ("domain with path", {"domain": "example.com/flink"}, "domain"),
+    ("domain with port", {"domain": "example.com:443"}, "domain"),
+    ("body size unit", {"proxyMaxBodySize": "1TB"}, "proxyMaxBodySize"),
     ("route termination", {"uiRouteTermination": "edge"}, "uiRouteTermination"),
-    ("proxy image unpinned", {"uiProxyImage": "nginx"}, "uiProxyImage"),
+    ("proxy image unpinned", {"proxyImage": "nginx"}, "proxyImage"),
     ("no users", {"uiUsers": []}, "uiUsers"),
     ("user with colon", {"uiUsers": [{"name": "a:b"}]}, "uiUsers[0].name"),
     ("duplicate user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, "uiUsers[1].name"),
     ("unknown user field", {"uiUsers": [{"name": "admin", "role": "viewer"}]}, "uiUsers[0].role"),
-    ("ingress class", {"uiIngressClass": "Nginx Public"}, "uiIngressClass"),
+    ("ingress class", {"ingressClass": "Nginx Public"}, "ingressClass"),
 ]
 
 
@@ -202,9 +202,9 @@ def test_strong_secret_password_is_kept_and_never_shown():
 
 def test_openshift_passthrough_needs_a_domain():
     with pytest.raises(ConfigError) as raised:
-        read({**stack_values("ocp"), "uiDomain": ""})
-    assert [p.key for p in raised.value.problems] == ["uiDomain"]
-    assert read({**stack_values("ocp"), "uiDomain": "", "uiRouteTermination": "reencrypt"}).ui.domain is None
+        read({**stack_values("ocp"), "domain": ""})
+    assert [p.key for p in raised.value.problems] == ["domain"]
+    assert read({**stack_values("ocp"), "domain": "", "uiRouteTermination": "reencrypt"}).ui.domain is None
 
 
 BAD_CLIENTS = [
@@ -224,7 +224,7 @@ def test_bad_rest_client_names_its_key(case, clients, key):
 
 
 def test_rest_clients_read_in_order():
-    values = {**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}], "uiDomain": "flink.example.com"}
+    values = {**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}], "domain": "flink.example.com"}
     assert read(values).rest_clients == ("ci", "ops")
 
 
@@ -265,3 +265,30 @@ def test_pulumi_config_lists_only_this_projects_keys():
         assert PulumiConfig().keys() == {"namespace"}
     finally:
         pulumi.runtime.set_all_config({})
+
+
+def test_a_key_under_its_earlier_name_still_works_and_says_how_to_move_it():
+    values = stack_values("dev")
+    values["uiProxyImage"] = "nginxinc/nginx-unprivileged:1.29.3-alpine"
+    settings = read(values)
+    assert settings.ui.proxy_image == "nginxinc/nginx-unprivileged:1.29.3-alpine"
+    (deprecation,) = settings.deprecations
+    assert deprecation.key == "uiProxyImage" and "renamed to proxyImage" in deprecation.reason
+    assert deprecation.fix == (
+        "pulumi config set proxyImage 'nginxinc/nginx-unprivileged:1.29.3-alpine' && pulumi config rm uiProxyImage"
+    )
+
+
+def test_without_earlier_keys_there_is_no_deprecation():
+    assert read(stack_values("dev")).deprecations == ()
+
+
+def test_a_bad_value_under_an_earlier_name_is_fixed_by_removing_that_name_too():
+    values = stack_values("dev")
+    values["uiMaxBodySize"] = "lots"
+    with pytest.raises(ConfigError) as error:
+        read(values)
+    (problem,) = error.value.problems
+    assert problem.key == "proxyMaxBodySize" and problem.value == "lots"
+    assert "uiMaxBodySize's" in problem.reason
+    assert problem.fix == "pulumi config set proxyMaxBodySize 256m, then pulumi config rm uiMaxBodySize"

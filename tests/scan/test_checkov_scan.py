@@ -28,7 +28,7 @@ DIGEST = "nginxinc/nginx-unprivileged@sha256:" + "0" * 64
 VARIANTS = {
     "dev": ("dev", {}),
     "ocp": ("ocp", {}),
-    "dev-rest-clients": ("dev", {"uiDomain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
+    "dev-rest-clients": ("dev", {"domain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
     "ocp-rest-clients": ("ocp", {"restClients": [{"name": "ci-bot"}]}),
 }
 
@@ -82,7 +82,7 @@ def test_rendered_stack_passes_checkov_and_every_waiver_is_an_annotation_with_it
 
 
 def test_digest_pinned_proxy_image_needs_no_waiver(tmp_path):
-    documents = render(tmp_path, "dev", uiProxyImage=DIGEST)
+    documents = render(tmp_path, "dev", proxyImage=DIGEST)
     report = scan(tmp_path)
     assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 0
     assert waivers(documents) == {}

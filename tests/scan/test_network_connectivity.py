@@ -60,7 +60,7 @@ LABEL_KEYS_WITH_EMPTY_VALUES = {"policy-group.network.openshift.io/ingress"}
 VARIANTS = {
     "dev": ("dev", {}),
     "ocp": ("ocp", {}),
-    "dev-rest-clients": ("dev", {"uiDomain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
+    "dev-rest-clients": ("dev", {"domain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
     "ocp-rest-clients": ("ocp", {"restClients": [{"name": "ci-bot"}]}),
     "dev-job-egress": (
         "dev",
