@@ -17,7 +17,7 @@ import copy
 import runpy
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,12 +151,19 @@ class Engine:
         self._operations: dict[str, str] = {}
 
     def run(self, config: Mapping[str, str], secret_keys: tuple[str, ...] = ()) -> RunResult:
-        """One `pulumi up` with `config` (`<project>:<key>` -> string, as the CLI hands it over)."""
+        """One `pulumi up` of the project's program with `config` (`<project>:<key>` -> string, as the CLI hands
+        it over)."""
+        return self.run_program(self._main_program, config, secret_keys)
+
+    def run_program(
+        self, program: Callable[[], object], config: Mapping[str, str] | None = None, secret_keys: tuple[str, ...] = ()
+    ) -> RunResult:
+        """One `pulumi up` of `program` (a function that registers resources, e.g. one component alone)."""
         self._registered, self._operations = [], {}
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            exports = self._execute(config, secret_keys)
+            exports = self._execute(program, config or {}, secret_keys)
         finally:
             pulumi.runtime.set_all_config({})
             asyncio.set_event_loop(None)
@@ -174,22 +181,26 @@ class Engine:
             {name for name, (_, secret) in exports.items() if secret},
         )
 
-    def _execute(self, config: Mapping[str, str], secret_keys: tuple[str, ...]) -> dict[str, tuple[Any, bool]]:
+    def _main_program(self) -> None:
+        sys.path.insert(0, str(self.project_dir))
+        try:
+            runpy.run_path(str(self.project_dir / "__main__.py"), run_name="__main__")
+        finally:
+            sys.path.remove(str(self.project_dir))
+
+    def _execute(
+        self, program: Callable[[], object], config: Mapping[str, str], secret_keys: tuple[str, ...]
+    ) -> dict[str, tuple[Any, bool]]:
         reset_options(project=self.project, stack=self.stack, preview=False)
         pulumi.runtime.set_mocks(
             _Unused(), project=self.project, stack=self.stack, preview=False, monitor=_Monitor(self)
         )
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         exports: dict[str, tuple[Any, bool]] = {}
-        program = self.project_dir / "__main__.py"
 
         @pulumi.runtime.test
         def program_run() -> Any:
-            sys.path.insert(0, str(self.project_dir))
-            try:
-                runpy.run_path(str(program), run_name="__main__")
-            finally:
-                sys.path.remove(str(self.project_dir))
+            program()
             return asyncio.ensure_future(_collect_exports(exports))
 
         program_run()

@@ -1,5 +1,6 @@
 """CertificateAuthority: a self-signed CA, and the issuer of every certificate it signs."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -8,9 +9,11 @@ import pulumi_tls as tls
 
 from secure_flink.components.pki import IssuedCertificate, identity_secret, private_key, signed_certificate
 from secure_flink.domain import names
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.tls_policy import IssuancePolicy, key_usages
 
 TYPE = "secureflink:index:CertificateAuthority"
+MAX_COMMON_NAME_LENGTH = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,6 +21,14 @@ class CertificateAuthorityArgs:
     common_name: str
     policy: IssuancePolicy
     """Its own key and lifetime (`ca_lifetime`), and those of every certificate it issues (`cert_lifetime`)."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        # RFC 5280's upper bound for a common name.
+        if not 0 < len(self.common_name) <= MAX_COMMON_NAME_LENGTH:
+            reason = f"must be 1 to {MAX_COMMON_NAME_LENGTH} characters"
+            checks.check("common_name", self.common_name, reason, "common_name='acme-prod CA'")
+        checks.raise_any()
 
 
 class CertificateAuthority(pulumi.ComponentResource):
@@ -75,7 +86,7 @@ class CertificateAuthority(pulumi.ComponentResource):
         return self._issue(name, common_name=common_name, dns_names=[], extended_usages=("client_auth",), opts=opts)
 
     def server_tls_secret(
-        self, name: str, *, dns_names: list[str], metadata: dict, opts: pulumi.ResourceOptions
+        self, name: str, *, dns_names: list[str], metadata: Mapping[str, object], opts: pulumi.ResourceOptions
     ) -> k8s.core.v1.Secret:
         """A `kubernetes.io/tls` Secret `<name>` holding a new server certificate for `dns_names`."""
         key, cert = self.issue_server_certificate(name, dns_names=dns_names, opts=opts)

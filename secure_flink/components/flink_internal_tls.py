@@ -13,6 +13,7 @@ from secure_flink.components.java_stores import JavaStores
 from secure_flink.components.pki import private_key
 from secure_flink.domain import names, tls_material
 from secure_flink.domain.flink_conf import RestAuthentication, tls_flink_configuration
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.tls_policy import IssuancePolicy, TlsProtocol, key_usages
 
 TYPE = "secureflink:index:FlinkInternalTLS"
@@ -35,6 +36,20 @@ class FlinkInternalTLSArgs:
     """CAs that each sign only callers of every deployment (the operator's client CA): REST mTLS admits them."""
     rest_allowed_certificates: Sequence[pulumi.Input[str]] = ()
     """Certificates (PEM) from outside the deployment that REST mTLS admits one by one: the issued REST clients'."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        name = self.deployment_name
+        reason = names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH)
+        checks.check("deployment_name", name, reason, "deployment_name='etl'")
+        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
+        identities = list(self.rest_client_identities)
+        for index, identity in enumerate(identities):
+            field = f"rest_client_identities[{index}]"
+            checks.check(field, identity, names.namespace_problem(identity), f"{field}='ui-proxy'")
+            if identities.index(identity) != index:
+                checks.check(field, identity, "is listed twice", "list every caller once")
+        checks.raise_any()
 
 
 class FlinkInternalTLS(pulumi.ComponentResource):
@@ -151,7 +166,7 @@ class FlinkInternalTLS(pulumi.ComponentResource):
     ) -> dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]:
         if args.rest_authentication is not RestAuthentication.MTLS:
             return {}
-        identities = {}
+        identities: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]] = {}
         for caller in args.rest_client_identities:
             key, cert = rest_ca.issue_client_certificate(
                 f"{name}-rest-client-{caller}", common_name=f"{args.deployment_name}-{caller}", opts=child

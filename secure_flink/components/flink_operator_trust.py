@@ -10,6 +10,7 @@ import pulumi_random as random
 from secure_flink.components.certificate_authority import CertificateAuthority
 from secure_flink.components.java_stores import JavaStores
 from secure_flink.domain import names, tls_material
+from secure_flink.domain.problems import ArgumentChecks
 
 TYPE = "secureflink:index:FlinkOperatorTrust"
 
@@ -22,6 +23,13 @@ class FlinkOperatorTrustArgs:
     Its policy also rotates the stores' password."""
     rest_ca_pems: Mapping[str, pulumi.Input[str]]
     """Deployment -> its REST CA: what the operator verifies each REST endpoint against."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        operator = self.operator_namespace
+        fix = "operator_namespace='flink-operator'"
+        checks.check("operator_namespace", operator, names.namespace_problem(operator), fix)
+        checks.raise_any()
 
 
 class FlinkOperatorTrust(pulumi.ComponentResource):

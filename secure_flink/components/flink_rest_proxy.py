@@ -6,18 +6,20 @@ nothing but the controller can send it a request; OpenShift's router presents no
 one: passthrough forwards the client's TLS, reencrypt opens TLS without a client certificate).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from secure_flink.components import custom_resources
 from secure_flink.components.certificate_authority import CertificateAuthority
 from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
 from secure_flink.domain.network_policy import proxy_policy
 from secure_flink.domain.nginx import ProxyConfig, nginx_conf
 from secure_flink.domain.platform_profile import PlatformProfile
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import (
     ProxyOptions,
     ProxyWorkload,
@@ -60,6 +62,14 @@ class FlinkUpstream:
     """What serves the REST Service (the FlinkDeployment): nginx resolves the upstream name once, at start,
     so a proxy's pods are created only after it is ready."""
 
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        name = self.deployment_name
+        reason = names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH)
+        checks.check("deployment_name", name, reason, "deployment_name='etl'")
+        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
+        checks.raise_any()
+
 
 @dataclass(frozen=True, kw_only=True)
 class PublicEndpoint:
@@ -71,6 +81,14 @@ class PublicEndpoint:
     path_prefix: str
     route_termination: exposure.Termination
     """On OpenShift: where the Route ends TLS (passthrough to the proxy, or reencrypt to it)."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        if self.host is not None:
+            checks.check("host", self.host, names.host_problem(self.host), "host='etl.flink.example.com'")
+        if not (self.path_prefix.startswith("/") and self.path_prefix.endswith("/")):
+            checks.check("path_prefix", self.path_prefix, "must start and end with '/'", "path_prefix='/etl/'")
+        checks.raise_any()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,7 +181,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
 
     @staticmethod
     def _ingress_caller(
-        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+        name: str, args: FlinkRestProxyArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
     ) -> "IngressCaller | None":
         """The client certificate ingress-nginx presents to this proxy (a client-auth certificate of the stack
         CA, which no Flink deployment trusts), in the Secret its `proxy-ssl-secret` names, with the stack CA
@@ -186,7 +204,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
 
     @staticmethod
     def _identity_secret(
-        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+        name: str, args: FlinkRestProxyArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
     ) -> pulumi.Output[str | None]:
         if args.upstream.identity is None:
             return pulumi.Output.from_input(None)
@@ -204,7 +222,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
 
     @staticmethod
     def _htpasswd_secret(
-        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+        name: str, args: FlinkRestProxyArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
     ) -> pulumi.Output[str | None]:
         if not isinstance(args.auth, BasicAuth):
             return pulumi.Output.from_input(None)
@@ -221,7 +239,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
 
     @staticmethod
     def _route(
-        name: str, args: FlinkRestProxyArgs, metadata: dict, child: pulumi.ResourceOptions
+        name: str, args: FlinkRestProxyArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
         endpoint = args.endpoint
         route = k8s.apiextensions.CustomResource(
@@ -237,7 +255,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
             opts=child,
         )
         # OpenShift writes the host it assigned back into spec.host.
-        return route.spec.apply(
+        return custom_resources.output(route, "spec").apply(
             lambda spec: f"https://{(spec or {}).get('host', '<route host>')}{endpoint.path_prefix}"
         )
 
@@ -247,7 +265,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
         args: FlinkRestProxyArgs,
         tls_secret: k8s.core.v1.Secret,
         ingress_caller: "IngressCaller",
-        metadata: dict,
+        metadata: Mapping[str, object],
         child: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
         endpoint = args.endpoint
@@ -284,7 +302,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
 def _ingress_address(status: object) -> str:
     balancer = getattr(status, "load_balancer", None)
     for point in getattr(balancer, "ingress", None) or []:
-        address = getattr(point, "ip", None) or getattr(point, "hostname", None)
+        address: str | None = getattr(point, "ip", None) or getattr(point, "hostname", None)
         if address:
             return address
     return "<ingress address>"

@@ -52,7 +52,7 @@ def encode_store(contents: KeyEntry | TrustedEntries, password: str) -> bytes:
     # attribute): without it Java sees a key-less certificate as no entry at all.
     trusted = [
         pkcs12.PKCS12Certificate(x509.load_pem_x509_certificate(entry["pem"].encode()), entry["alias"].encode())
-        for entry in contents["certificates"]  # type: ignore[union-attr]
+        for entry in contents["certificates"]
     ]
     return pkcs12.serialize_java_truststore(trusted, encryption)
 

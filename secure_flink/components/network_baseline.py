@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 
 from secure_flink.domain import names
 from secure_flink.domain.network_policy import DnsService, default_deny, dns_egress
+from secure_flink.domain.problems import ArgumentChecks
 
 TYPE = "secureflink:index:NetworkBaseline"
 
@@ -16,6 +17,11 @@ class NetworkBaselineArgs:
     namespace: str
     dns: DnsService
     """The cluster DNS of the platform (CoreDNS in kube-system, or openshift-dns)."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
+        checks.raise_any()
 
 
 class NetworkBaseline(pulumi.ComponentResource):

@@ -1,6 +1,8 @@
 """PKI building blocks for the components: keys under the issuance policy, CA-signed certificates, and the Secrets
 that hold a certificate with its key. Issuing goes through a CertificateAuthority; these are its parts."""
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
@@ -19,13 +21,13 @@ def private_key(name: str, policy: IssuancePolicy, opts: pulumi.ResourceOptions)
     an explicit trigger; replacing the key cascades through CSR, certificate and keystores.
     """
     key = policy.key
-    algorithm_options: dict[str, object] = (
-        {"rsa_bits": key.rsa_bits} if key.algorithm is KeyAlgorithm.RSA else {"ecdsa_curve": key.ecdsa_curve}
-    )
+    rsa = key.algorithm is KeyAlgorithm.RSA
     return tls.PrivateKey(
         name,
         algorithm=key.algorithm.value,
-        **algorithm_options,
+        # Only the algorithm's own parameter; None is what an argument left out passes.
+        rsa_bits=key.rsa_bits if rsa else None,
+        ecdsa_curve=None if rsa else key.ecdsa_curve,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replacement_trigger=policy.rotation)),
     )
 
@@ -69,7 +71,7 @@ def identity_secret(
     ca_pem: pulumi.Input[str],
     key_pem: pulumi.Input[str],
     secret_type: str,
-    metadata: dict,
+    metadata: Mapping[str, object],
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Secret:
     """A Secret with a certificate and its CA (`tls.crt`), its key (`tls.key`) and the CA (`ca.crt`): what nginx

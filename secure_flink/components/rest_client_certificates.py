@@ -10,6 +10,7 @@ import pulumi_tls as tls
 from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
 from secure_flink.components.java_stores import JavaStores
 from secure_flink.domain import names, tls_material
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.tls_policy import IssuancePolicy
 
 TYPE = "secureflink:index:RestClientCertificates"
@@ -24,6 +25,16 @@ class RestClientCertificatesArgs:
     checks the allow-list outputs; adding one issues exactly that client's certificate."""
     policy: IssuancePolicy
     """Of the client CA and the certificates; its rotation also draws new certificate ids and PKCS12 passwords."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        clients = list(self.clients)
+        for index, client in enumerate(clients):
+            field = f"clients[{index}]"
+            checks.check(field, client, names.client_name_problem(client), f"{field}='ci-bot'")
+            if clients.index(client) != index:
+                checks.check(field, client, "is listed twice", "give every client a unique name")
+        checks.raise_any()
 
 
 class RestClientCertificates(pulumi.ComponentResource):

@@ -5,7 +5,7 @@ router cannot verify client certificates per Route, so the stack's own proxy doe
 in client-certificate mode) behind a passthrough Route.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +22,7 @@ from secure_flink.components.flink_rest_proxy import (
 from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
 from secure_flink.domain.platform_profile import API_PROXY, Platform, PlatformProfile
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import ProxyOptions
 from secure_flink.domain.tls_policy import TlsProtocol
 
@@ -52,6 +53,11 @@ class RestMTLSIngressArgs:
     """The one protocol Flink's REST API speaks: what ingress-nginx must offer it."""
     profile: PlatformProfile
     options: ProxyOptions
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        checks.check("host", self.host, names.host_problem(self.host), "host='etl-api.flink.example.com'")
+        checks.raise_any()
 
 
 class RestMTLSIngress(pulumi.ComponentResource):
@@ -140,7 +146,7 @@ class RestMTLSIngress(pulumi.ComponentResource):
 
 
 def _ca_secret(
-    name: str, ca_pem: pulumi.Input[str], metadata: dict, opts: pulumi.ResourceOptions
+    name: str, ca_pem: pulumi.Input[str], metadata: Mapping[str, object], opts: pulumi.ResourceOptions
 ) -> k8s.core.v1.Secret:
     """A Secret holding one CA under `ca.crt`, the key ingress-nginx reads."""
     return k8s.core.v1.Secret(
@@ -153,7 +159,7 @@ def _ca_secret(
 
 
 def _upstream_secret(
-    name: str, upstream: FlinkUpstream, metadata: dict, opts: pulumi.ResourceOptions
+    name: str, upstream: FlinkUpstream, metadata: Mapping[str, object], opts: pulumi.ResourceOptions
 ) -> k8s.core.v1.Secret:
     """ingress-nginx's `proxy-ssl-secret`: Flink's CA (`ca.crt`), and under REST mTLS the client
     certificate the controller presents to Flink (`tls.crt`, `tls.key`)."""

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from secure_flink.components import custom_resources
 from secure_flink.domain import flink_deployment, names
 from secure_flink.domain.deployment import DeploymentSettings
 from secure_flink.domain.flink_conf import SECRET_MOUNTS_KEY, merge_flink_configuration
 from secure_flink.domain.network_policy import flink_pods_policy, jobmanager_ingress_policy
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.rbac import role_rules
 
 TYPE = "secureflink:index:SecureFlinkDeployment"
@@ -36,6 +38,21 @@ class SecureFlinkDeploymentArgs:
     """Where the API server listens: the pods' egress when they call it."""
     assign_uid: bool
     """Kubernetes: run as the image's `flink` user. OpenShift: leave UID and fsGroup to the restricted SCC."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
+        operator = self.operator_namespace
+        operator_fix = "operator_namespace='flink-operator'"
+        checks.check("operator_namespace", operator, names.namespace_problem(operator), operator_fix)
+        if operator == self.namespace:
+            # The REST port admits the operator by namespace: in Flink's own, that admits every pod there.
+            reason = "equals namespace: the REST port would open to every pod of that namespace"
+            checks.check("operator_namespace", operator, reason, "the operator's own namespace")
+        name = self.deployment.name
+        name_reason = names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH)
+        checks.check("deployment.name", name, name_reason, "name='etl'")
+        checks.raise_any()
 
 
 class SecureFlinkDeployment(pulumi.ComponentResource):
@@ -92,11 +109,11 @@ class SecureFlinkDeployment(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.register_outputs({"name": self.resource.metadata["name"]})
+        self.register_outputs({"name": custom_resources.output(self.resource, "metadata")["name"]})
 
     @staticmethod
     def _service_account(
-        name: str, args: SecureFlinkDeploymentArgs, metadata: dict, child: pulumi.ResourceOptions
+        name: str, args: SecureFlinkDeploymentArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
         """The ServiceAccount's name, known once it exists (and, with a Role, once it is bound)."""
         account = k8s.core.v1.ServiceAccount(

@@ -160,11 +160,14 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
     def _rest_api(
         self, deployment: DeploymentSettings, upstream: FlinkUpstream, clients: RestClientCertificates
     ) -> RestMTLSIngress:
+        domain = self._settings.ui.domain
+        if domain is None:
+            raise ValueError("settings with restClients have a domain (read_settings requires one)")
         return RestMTLSIngress(
             f"{deployment.name}-api",
             RestMTLSIngressArgs(
                 upstream=upstream,
-                host=names.rest_api_host(deployment.name, self._settings.ui.domain),
+                host=names.rest_api_host(deployment.name, domain),
                 issuer=self._issuer,
                 clients=ClientAllowList(
                     ca_pem=clients.ca_cert_pem,

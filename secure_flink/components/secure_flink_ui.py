@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 import pulumi_random as random
@@ -15,8 +16,16 @@ from secure_flink.components.flink_rest_proxy import (
     PublicEndpoint,
 )
 from secure_flink.domain import exposure, names
-from secure_flink.domain.htpasswd import SALT_LENGTH, HashScheme, htpasswd_file, htpasswd_line
+from secure_flink.domain.htpasswd import (
+    SALT_LENGTH,
+    HashScheme,
+    htpasswd_file,
+    htpasswd_line,
+    password_problems,
+    username_problem,
+)
 from secure_flink.domain.platform_profile import UI_PROXY, PlatformProfile
+from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import ProxyOptions
 
 TYPE = "secureflink:index:SecureFlinkUI"
@@ -44,6 +53,24 @@ class SecureFlinkUIArgs:
     route_termination: exposure.Termination
     profile: PlatformProfile
     options: ProxyOptions
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        if not self.users:
+            checks.check("users", [], "must name at least one user", "users=[ProxyUser(name='admin')]")
+        user_names = [user.name for user in self.users]
+        for index, user in enumerate(self.users):
+            field = f"users[{index}]"
+            checks.check(f"{field}.name", user.name, username_problem(user.name), f"{field}.name='admin'")
+            if user_names.index(user.name) != index:
+                checks.check(f"{field}.name", user.name, "is listed twice", "give every user a unique name")
+            # A password known only later (an Output) is checked by whoever made it; a plain one here.
+            if isinstance(user.password, str) and (weak := password_problems(user.name, user.password)):
+                fix = f"a stronger {field}.password, or none: the component generates one"
+                checks.check(f"{field}.password", "[secret]", "is too weak: " + " ".join(weak), fix)
+        if self.host is not None:
+            checks.check("host", self.host, names.host_problem(self.host), "host='etl.flink.example.com'")
+        checks.raise_any()
 
 
 class SecureFlinkUI(pulumi.ComponentResource):
@@ -84,12 +111,15 @@ class SecureFlinkUI(pulumi.ComponentResource):
         self.url = self.proxy.url
         self.user_names = [user.name for user in args.users]
         generated = {user.name: passwords[user.name] for user in args.users if user.password is None}
-        self.generated_passwords = pulumi.Output.secret(pulumi.Output.from_input(generated))
+        # from_input resolves the Outputs a dict holds, which its signature cannot say: the value is dict[str, str].
+        self.generated_passwords = pulumi.Output.secret(
+            cast(pulumi.Output[dict[str, str]], pulumi.Output.from_input(generated))
+        )
         self.register_outputs({"url": self.url, "generated_passwords": self.generated_passwords})
 
     @staticmethod
-    def _passwords(name: str, args: SecureFlinkUIArgs, child: pulumi.ResourceOptions) -> dict[str, pulumi.Output]:
-        passwords = {}
+    def _passwords(name: str, args: SecureFlinkUIArgs, child: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
+        passwords: dict[str, pulumi.Output[str]] = {}
         for user in args.users:
             if user.password is not None:
                 passwords[user.name] = pulumi.Output.secret(user.password)
@@ -106,7 +136,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
 
     @staticmethod
     def _htpasswd(
-        name: str, args: SecureFlinkUIArgs, passwords: dict[str, pulumi.Output], child: pulumi.ResourceOptions
+        name: str, args: SecureFlinkUIArgs, passwords: dict[str, pulumi.Output[str]], child: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
         # Salts live in state (pulumi-random), so the same password hashes to the same line on every run.
         salts = [

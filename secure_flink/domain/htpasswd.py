@@ -70,20 +70,24 @@ def htpasswd_line(user: str, password: str, *, salt: str, scheme: HashScheme) ->
 
 
 def _hash(password: str, salt: str, scheme: HashScheme) -> str:
+    # passlib ships no types, so its results are Any to a type checker; `hash` and `to_string` return str.
+    hashed: str
     if scheme is HashScheme.SSHA:
-        return ldap_salted_sha1.using(salt=salt.encode("ascii")).hash(password)
-    if scheme is HashScheme.APR1:
-        return apr_md5_crypt.using(salt=salt[:8]).hash(password)
-    if scheme is HashScheme.SHA512_CRYPT:
+        hashed = ldap_salted_sha1.using(salt=salt.encode("ascii")).hash(password)
+    elif scheme is HashScheme.APR1:
+        hashed = apr_md5_crypt.using(salt=salt[:8]).hash(password)
+    elif scheme is HashScheme.SHA512_CRYPT:
         # passlib writes 5000 rounds implicitly; spelled out, the cost is visible in the file (same checksum).
         parsed = sha512_crypt.from_string(sha512_crypt.using(salt=salt, rounds=5000).hash(password))
         parsed.implicit_rounds = False
-        return parsed.to_string()
-    if len(password.encode()) > BCRYPT_MAX_BYTES:
-        raise ValueError(f"bcrypt uses only the first {BCRYPT_MAX_BYTES} bytes of a password; pick another scheme")
-    # 16 salt bytes are exactly bcrypt's 128-bit salt; bcrypt64 sets the 22nd character's padding bits right.
-    bcrypt_salt = bcrypt64.encode_bytes(salt.encode("ascii")).decode("ascii")
-    return bcrypt.using(salt=bcrypt_salt, rounds=10, ident="2y").hash(password)
+        hashed = parsed.to_string()
+    else:
+        if len(password.encode()) > BCRYPT_MAX_BYTES:
+            raise ValueError(f"bcrypt uses only the first {BCRYPT_MAX_BYTES} bytes of a password; pick another scheme")
+        # 16 salt bytes are exactly bcrypt's 128-bit salt; bcrypt64 sets the 22nd character's padding bits right.
+        bcrypt_salt = bcrypt64.encode_bytes(salt.encode("ascii")).decode("ascii")
+        hashed = bcrypt.using(salt=bcrypt_salt, rounds=10, ident="2y").hash(password)
+    return hashed
 
 
 def htpasswd_file(lines: Iterable[str]) -> str:

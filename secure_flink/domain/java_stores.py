@@ -6,16 +6,38 @@ PKCS#12 serializers, once, keeping the bytes in Pulumi state. Pure: no clock, no
 """
 
 from collections.abc import Sequence
+from typing import TypedDict, final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-__all__ = ["KeyEntry", "TrustedEntries", "key_entry", "trusted_entries"]
+__all__ = ["KeyEntry", "TrustedCertificate", "TrustedEntries", "key_entry", "trusted_entries"]
 
-KeyEntry = dict[str, object]
-"""One PrivateKeyEntry: `alias`, `privateKeyPem`, `certificatePems` (leaf first, then its chain)."""
-TrustedEntries = dict[str, object]
-"""trustedCertEntry items: `certificates`, a list of `{"alias", "pem"}`."""
+
+# KeyEntry and TrustedEntries are final: no value of one can carry the other's keys, so a type checker reads
+# `"privateKeyPem" in store` as telling them apart.
+@final
+class KeyEntry(TypedDict):
+    """One PrivateKeyEntry."""
+
+    alias: str
+    privateKeyPem: str
+    certificatePems: list[str]
+    """Leaf first, then its chain."""
+
+
+class TrustedCertificate(TypedDict):
+    """One trustedCertEntry."""
+
+    alias: str
+    pem: str
+
+
+@final
+class TrustedEntries(TypedDict):
+    """The trustedCertEntry items of a truststore."""
+
+    certificates: list[TrustedCertificate]
 
 
 def key_entry(*, alias: str, private_key_pem: str, certificate_chain_pems: Sequence[str]) -> KeyEntry:

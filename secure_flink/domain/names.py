@@ -81,6 +81,44 @@ def is_dns1035_label(value: str) -> bool:
     return len(value) <= MAX_LABEL_LENGTH and bool(DNS1035_LABEL.match(value))
 
 
+DNS_DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+MAX_CLIENT_NAME_LENGTH = 40
+
+
+def namespace_problem(value: object) -> str | None:
+    """Why `value` cannot name a namespace, or None."""
+    if isinstance(value, str) and is_dns1123_label(value):
+        return None
+    return "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)"
+
+
+def dns1035_problem(value: object, max_length: int) -> str | None:
+    """Why `value` cannot name what becomes a Service (a FlinkDeployment, a ServiceAccount's owner), or None."""
+    if isinstance(value, str) and is_dns1035_label(value) and len(value) <= max_length:
+        return None
+    return (
+        f"must be a DNS-1035 label of at most {max_length} characters "
+        "(lowercase letters, digits and '-', starting with a letter, ending alphanumeric)"
+    )
+
+
+def client_name_problem(value: object) -> str | None:
+    """Why `value` cannot name a REST client (it names its certificate and resources), or None."""
+    if isinstance(value, str) and is_dns1123_label(value) and len(value) <= MAX_CLIENT_NAME_LENGTH:
+        return None
+    return (
+        f"must be a DNS-1123 label of at most {MAX_CLIENT_NAME_LENGTH} characters "
+        "(it names the certificate and its resources)"
+    )
+
+
+def host_problem(value: object) -> str | None:
+    """Why `value` cannot be a public host or DNS domain (no scheme, port or path), or None."""
+    if isinstance(value, str) and DNS_DOMAIN.match(value):
+        return None
+    return "must be a DNS name without scheme, port or path"
+
+
 OPERATOR_TLS_SECRET = "flink-operator-cert"
 OPERATOR_PASSWORD_SECRET = "operator-certificate-password"
 

@@ -305,3 +305,13 @@ def _upstream_identity(config: ProxyConfig) -> list[str]:
         f"proxy_ssl_certificate {config.upstream_client_certificate};",
         f"proxy_ssl_certificate_key {config.upstream_client_key};",
     ]
+
+
+NGINX_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
+
+def body_size_problem(value: object) -> str | None:
+    """Why `value` is not an nginx size for `client_max_body_size` (e.g. 256m), or None."""
+    if isinstance(value, str) and NGINX_SIZE.match(value):
+        return None
+    return "must be an nginx size such as 256m"

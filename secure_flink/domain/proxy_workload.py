@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 
 from . import names
+from .images import image_problem
+from .nginx import body_size_problem
+from .problems import ArgumentChecks
 
 # A UID above 10000 is outside the ranges distributions give system users, so it owns nothing on
 # the node (checkov CKV_K8S_40). OpenShift assigns its own UID, so there the field is left out.
@@ -18,6 +21,17 @@ class ProxyOptions:
     image: str
     max_body_size: str
     ingress_class: str
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        checks.check(
+            "image", self.image, image_problem(self.image), "image='nginxinc/nginx-unprivileged:1.29.4-alpine'"
+        )
+        checks.check("max_body_size", self.max_body_size, body_size_problem(self.max_body_size), "max_body_size='256m'")
+        checks.check(
+            "ingress_class", self.ingress_class, names.namespace_problem(self.ingress_class), "ingress_class='nginx'"
+        )
+        checks.raise_any()
 
 
 @dataclass(frozen=True, kw_only=True)

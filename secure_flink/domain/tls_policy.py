@@ -5,8 +5,11 @@ A suite list must match the leaf key: ECDHE_RSA suites need RSA keys and ECDHE_E
 EC keys, otherwise no handshake succeeds. TLS 1.3 suites do not depend on the key type.
 """
 
+import re
 from dataclasses import dataclass
 from enum import Enum
+
+from .problems import ArgumentChecks
 
 
 class KeyAlgorithm(str, Enum):
@@ -21,6 +24,50 @@ class TlsProtocol(str, Enum):
 
 RSA_KEY_SIZES = (2048, 3072, 4096)
 ECDSA_CURVES = ("P256", "P384")
+MAX_VALIDITY_HOURS = 175200
+"""20 years: longer lifetimes push certificate dates towards what X.509 tools and Python's dates overflow on."""
+ROTATION = re.compile(r"[A-Za-z0-9._-]{1,63}")
+
+
+def rsa_bits_problem(bits: object) -> str | None:
+    return None if bits in RSA_KEY_SIZES else f"must be one of {', '.join(map(str, RSA_KEY_SIZES))}"
+
+
+def curve_problem(curve: object) -> str | None:
+    return None if curve in ECDSA_CURVES else f"must be one of {', '.join(ECDSA_CURVES)}"
+
+
+def rotation_problem(rotation: object) -> str | None:
+    if isinstance(rotation, str) and ROTATION.fullmatch(rotation):
+        return None
+    return "must be 1-63 letters, digits, '.', '_' or '-'"
+
+
+def validity_problem(hours: object) -> str | None:
+    if isinstance(hours, int) and not isinstance(hours, bool) and 1 <= hours <= MAX_VALIDITY_HOURS:
+        return None
+    return f"must be a whole number from 1 to {MAX_VALIDITY_HOURS}"
+
+
+def renewal_problem(
+    validity_hours: int, early_renewal_hours: int, renewal_name: str = "certEarlyRenewalHours"
+) -> str | None:
+    """A certificate must not be due for renewal the moment it is issued."""
+    if validity_hours > early_renewal_hours:
+        return None
+    return (
+        f"must be above {renewal_name} ({early_renewal_hours}), "
+        "or every certificate is due for renewal the moment it is issued"
+    )
+
+
+def outlives_problem(
+    ca_validity_hours: int, cert_validity_hours: int, cert_name: str = "certValidityHours"
+) -> str | None:
+    if ca_validity_hours >= cert_validity_hours:
+        return None
+    return f"must be at least {cert_name} ({cert_validity_hours}): a certificate cannot outlive the CA that signed it"
+
 
 _TLS12_SUITES = {
     KeyAlgorithm.RSA: (
@@ -87,6 +134,27 @@ class IssuancePolicy:
     cert_lifetime: CertificateLifetime
     rotation: str
     """A new value re-issues every key, certificate and password issued under this policy on the next `up`."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        key = self.key
+        if key.algorithm is KeyAlgorithm.RSA:
+            checks.check("key.rsa_bits", key.rsa_bits, rsa_bits_problem(key.rsa_bits), "rsa_bits=3072")
+        else:
+            checks.check("key.ecdsa_curve", key.ecdsa_curve, curve_problem(key.ecdsa_curve), "ecdsa_curve='P256'")
+        for field, lifetime in (("ca_lifetime", self.ca_lifetime), ("cert_lifetime", self.cert_lifetime)):
+            hours, renewal = lifetime.validity_hours, lifetime.early_renewal_hours
+            checks.check(f"{field}.validity_hours", hours, validity_problem(hours), "validity_hours=8760")
+            if validity_problem(hours) is None:
+                reason = renewal_problem(hours, renewal, "early_renewal_hours")
+                checks.check(f"{field}.validity_hours", hours, reason, f"a validity above {renewal} hours")
+        ca, cert = self.ca_lifetime.validity_hours, self.cert_lifetime.validity_hours
+        if validity_problem(ca) is None and validity_problem(cert) is None:
+            reason = outlives_problem(ca, cert, "cert_lifetime.validity_hours")
+            ca_fix = f"validity_hours={min(cert * 5, MAX_VALIDITY_HOURS)}"
+            checks.check("ca_lifetime.validity_hours", ca, reason, ca_fix)
+        checks.check("rotation", self.rotation, rotation_problem(self.rotation), "rotation='2026-11'")
+        checks.raise_any()
 
     @property
     def keepers(self) -> dict[str, str]:

@@ -176,16 +176,16 @@ def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | Non
     _refuse_shared_namespaces(reader, raw, namespace, operator_namespace, controller_namespace)
     api_server_cidrs = read_api_server_cidrs(reader, raw["apiServerCidrs"])
     _require_api_server(reader, deployments, api_server_cidrs)
-    if None in (
-        platform,
-        namespace,
-        operator_namespace,
-        tls,
-        deployments,
-        ui,
-        rest_clients,
-        controller_namespace,
-        api_server_cidrs,
+    if (
+        platform is None
+        or namespace is None
+        or operator_namespace is None
+        or tls is None
+        or deployments is None
+        or ui is None
+        or rest_clients is None
+        or controller_namespace is None
+        or api_server_cidrs is None
     ):
         return None
     if reader.problems:

@@ -6,9 +6,6 @@ from secure_flink.settings.reader import Reader, read_list, set_hint
 CLIENT_FIELDS = frozenset({"name"})
 
 
-MAX_CLIENT_NAME_LENGTH = 40
-
-
 def read_rest_clients(reader: Reader, text: str | None) -> tuple[str, ...] | None:
     items = read_list(
         reader, "restClients", text, reason="must be a list of clients", fix=set_hint("restClients[0].name", "ci-bot")
@@ -23,16 +20,11 @@ def read_rest_clients(reader: Reader, text: str | None) -> tuple[str, ...] | Non
             continue
         reader.unknown_fields(key, item, CLIENT_FIELDS)
         name = item.get("name")
-        if not isinstance(name, str) or not names.is_dns1123_label(name) or len(name) > MAX_CLIENT_NAME_LENGTH:
-            reader.fail(
-                f"{key}.name",
-                name,
-                f"must be a DNS-1123 label of at most {MAX_CLIENT_NAME_LENGTH} "
-                "characters (it names the certificate and its resources)",
-                set_hint(f"{key}.name", "ci-bot"),
-            )
+        problem = names.client_name_problem(name)
+        if problem is not None:
+            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", "ci-bot"))
         elif name in clients:
             reader.fail(f"{key}.name", name, "is listed twice", "give every client a unique name")
         else:
-            clients.append(name)
+            clients.append(str(name))
     return tuple(clients) if len(reader.problems) == before else None

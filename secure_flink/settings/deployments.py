@@ -186,8 +186,20 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         set_hint(f"{key}.restAuthentication", "mtls"),
     )
     egress = read_egress(reader, f"{key}.egress", item.get("egress", []))
-    if len(reader.problems) == before:
-        check_deployment_options(reader, key, configuration, job=job, job_manager=job_manager)
+    if (
+        len(reader.problems) > before
+        or name is None
+        or image is None
+        or version is None
+        or mode is None
+        or account is None
+        or job_manager is None
+        or task_manager is None
+        or rest_authentication is None
+        or egress is None
+    ):
+        return None
+    check_deployment_options(reader, key, configuration, job=job, job_manager=job_manager)
     if len(reader.problems) > before:
         return None
     return DeploymentSettings(
@@ -260,7 +272,7 @@ def _resources(
         replicas = reader.integer(
             f"{key}.replicas", merged["replicas"], minimum=1, fix=set_hint(f"{key}.replicas", "1")
         )
-    if len(reader.problems) > before:
+    if len(reader.problems) > before or cpu is None:
         return None
     return ProcessResources(cpu=cpu, memory=memory, replicas=replicas)
 

@@ -1,34 +1,14 @@
-"""What a stack's configuration becomes: frozen, typed settings, and the error that lists every problem."""
+"""What a stack's configuration becomes: frozen, typed settings (and, from the domain, the error that lists every
+problem)."""
 
-import json
 from dataclasses import dataclass, field
 
 from secure_flink.domain.deployment import DeploymentSettings
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme
 from secure_flink.domain.platform_profile import Platform, PlatformProfile, platform_profile
+from secure_flink.domain.problems import PROJECT, ConfigError, Problem
 from secure_flink.domain.tls_policy import CertificateLifetime, IssuancePolicy, KeySpec, TlsProtocol
-
-PROJECT = "secure-flink"
-
-
-@dataclass(frozen=True)
-class Problem:
-    key: str
-    value: object
-    reason: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{PROJECT}:{self.key} = {json.dumps(self.value, default=str)}: {self.reason}. Fix: {self.fix}"
-
-
-class ConfigError(ValueError):
-    """Stack configuration that cannot work. Lists every problem: key, bad value, fix."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,3 +72,6 @@ class StackSettings:
             ui_enabled=self.ui.enabled,
             rest_clients=bool(self.rest_clients),
         )
+
+
+__all__ = ["PROJECT", "ConfigError", "DeploymentSettings", "Platform", "Problem", "StackSettings", "TlsSettings"]

@@ -8,20 +8,10 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from secure_flink.domain import names
+from secure_flink.domain.images import image_problem
 from secure_flink.settings.model import Problem
 
 E = TypeVar("E", bound=Enum)
-
-
-# The reference grammar of the distribution project (reference/regexp.go), as container runtimes parse it:
-# [registry[:port]/]path[:tag][@digest]. A registry has a '.' or a port or is localhost; only sha256 digests.
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?"
-IMAGE_REFERENCE = re.compile(
-    rf"^(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
-MAX_IMAGE_NAME_LENGTH = 255
 
 
 class Reader:
@@ -50,16 +40,11 @@ class Reader:
         return parsed
 
     def label(self, key: str, value: object, *, max_length: int, fix: str) -> str | None:
-        if not isinstance(value, str) or not names.is_dns1035_label(value) or len(value) > max_length:
-            self.fail(
-                key,
-                value,
-                f"must be a DNS-1035 label of at most {max_length} characters "
-                "(lowercase letters, digits and '-', starting with a letter, ending alphanumeric)",
-                fix,
-            )
+        problem = names.dns1035_problem(value, max_length)
+        if problem is not None:
+            self.fail(key, value, problem, fix)
             return None
-        return value
+        return str(value)
 
     def unknown_fields(self, key: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
         for extra in sorted(set(value) - allowed):
@@ -76,8 +61,8 @@ class Reader:
 def closest_name(typed: str, known: Iterable[str]) -> str | None:
     """The known name `typed` most likely misspells (case and a few letters aside), or None if none is close."""
     by_folded = {name.casefold(): name for name in known}
-    (match, *_) = difflib.get_close_matches(typed.casefold(), by_folded, n=1, cutoff=0.75) or [None]
-    return by_folded[match] if match else None
+    matches = difflib.get_close_matches(typed.casefold(), by_folded, n=1, cutoff=0.75)
+    return by_folded[matches[0]] if matches else None
 
 
 def as_int(value: object) -> int | None:
@@ -109,7 +94,7 @@ def set_hint(path: str, example: str) -> str:
 
 def read_list(
     reader: Reader, key: str, text: str | None, *, reason: str, fix: str, non_empty: bool = False
-) -> list | None:
+) -> list[Any] | None:
     """The JSON list a config key holds, or None after reporting one problem: text that is not JSON, or a
     value that is not a list (or is empty, with `non_empty`)."""
     try:
@@ -124,30 +109,16 @@ def read_list(
 
 
 def read_image(reader: Reader, key: str, value: object) -> str | None:
-    match = IMAGE_REFERENCE.match(value) if isinstance(value, str) else None
-    pinned = (
-        match is not None
-        and len(match.group("name")) <= MAX_IMAGE_NAME_LENGTH
-        and (match.group("digest") is not None or match.group("tag") not in (None, "latest"))
-    )
-    if not pinned:
-        reader.fail(
-            key,
-            value,
-            "must be an image reference pinned by a version tag (not latest) or a digest",
-            set_hint(key, "flink:2.2.1-scala_2.12-java17"),
-        )
+    problem = image_problem(value)
+    if problem is not None:
+        reader.fail(key, value, problem, set_hint(key, "flink:2.2.1-scala_2.12-java17"))
         return None
     return str(value)
 
 
 def read_namespace(reader: Reader, key: str, value: str | None) -> str | None:
-    if value is None or not names.is_dns1123_label(value):
-        reader.fail(
-            key,
-            value,
-            "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
-            f"pulumi config set {key} flink",
-        )
+    problem = names.namespace_problem(value)
+    if problem is not None:
+        reader.fail(key, value, problem, f"pulumi config set {key} flink")
         return None
     return value

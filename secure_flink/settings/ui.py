@@ -1,13 +1,13 @@
 """The `ui*` keys of the stack config (users, hashing, Route termination of the Web UI proxy) and what every proxy
 of the stack shares: `domain`, `ingressClass`, `proxyMaxBodySize`, `proxyImage`."""
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from secure_flink.domain import names
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme, password_problems, username_problem
+from secure_flink.domain.nginx import body_size_problem
 from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
 from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
 
@@ -15,12 +15,6 @@ SECRET_USERS_MARK = "uiUsers (secret)"
 
 
 USER_FIELDS = frozenset({"name", "password"})
-
-
-DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-NGINX_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 
 
 def read_ui(
@@ -53,10 +47,9 @@ def read_ui(
             "ingressClass", ingress_class, "must be an IngressClass name", "pulumi config set ingressClass nginx"
         )
     body = raw["proxyMaxBodySize"]
-    if not isinstance(body, str) or not NGINX_SIZE.match(body):
-        reader.fail(
-            "proxyMaxBodySize", body, "must be an nginx size such as 256m", "pulumi config set proxyMaxBodySize 256m"
-        )
+    body_problem = body_size_problem(body)
+    if body_problem is not None:
+        reader.fail("proxyMaxBodySize", body, body_problem, "pulumi config set proxyMaxBodySize 256m")
     image = read_image(reader, "proxyImage", raw["proxyImage"])
     if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
         return None
@@ -109,7 +102,10 @@ def _user_password(reader: Reader, key: str, name: object, password: object, sec
         # The value is in plain text in Pulumi.<stack>.yaml: never echo it.
         reader.fail(f"{key}.password", "[not shown]", "is not encrypted", fix)
         return None
-    problems = password_problems(str(name), password) if isinstance(password, str) else ["must be a string"]
+    if not isinstance(password, str):
+        reader.fail(f"{key}.password", "[secret]", "must be a string", fix)
+        return None
+    problems = password_problems(str(name), password)
     if problems:
         reader.fail(f"{key}.password", "[secret]", "is too weak: " + "; ".join(problems), fix)
         return None
@@ -121,7 +117,7 @@ def _ui_domain(reader: Reader, domain: str | None, deployments: tuple[Deployment
         return None
     # The longest host is a REST API host, `<deployment>-api.<domain>`.
     longest = max((len(names.rest_api_host(d.name, domain)) for d in deployments), default=0)
-    if not DOMAIN.match(domain) or longest > 253:
+    if names.host_problem(domain) is not None or longest > 253:
         reader.fail(
             "domain",
             domain,
