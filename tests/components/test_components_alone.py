@@ -330,3 +330,12 @@ POLICY_LIFETIMES: dict[str, Any] = {
     "cert_lifetime": POLICY.cert_lifetime,
     "rotation": "initial",
 }
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Using the components in your own program", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    result = alone(lambda: exec(compile(example, "README.md", "exec"), {}))
+    assert "security.ssl.internal.keystore" in result.outputs["flinkConfiguration"]
+    assert "flinkConfiguration" in result.secret_outputs
