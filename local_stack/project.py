@@ -38,22 +38,14 @@ class PulumiError(RuntimeError):
     """A pulumi command failed; the message carries its output."""
 
 
-class PulumiProject:
-    """`pulumi` commands against one stack; `config` edits the stack file as a user would."""
+class PulumiWorkspace:
+    """`pulumi` commands in one project directory under `root`, on the engine in `engine_bin`, with state, home
+    and plugins of its own: no update check, no plugin download."""
 
-    def __init__(
-        self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR, kubeconfig: Path | None = None
-    ) -> None:
-        """The stack in `root`: created with the program and stack file of `source`, or, if `root` already
-        holds it, reopened with its state (call `install_program` and `adopt_config` to bring changes in).
-        A new stack renders YAML, or with `kubeconfig` deploys to that cluster."""
+    def __init__(self, root: Path, engine_bin: Path) -> None:
         self.root = root
-        self.stack = stack
         self.project = root / "project"
-        self.rendered = root / "rendered"
         self.state = root / "state"
-        self.created = not self.stack_file.exists()
-        """Whether this opening made the stack (with `source`'s program and stack file)."""
         for directory in (self.project, self.state, root / "home"):
             directory.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -68,6 +60,56 @@ class PulumiProject:
             "NO_COLOR": "1",
             "LANG": "C.UTF-8",
         }
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, echo: Callable[[str], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`pulumi ARGS` in the project, each stdout line also handed to `echo` as it comes; raises PulumiError
+        with the output when `check` and it fails."""
+        command = ["pulumi", *args, "--non-interactive", "--color", "never"]
+        # A session of its own: on a timeout, the plugins the CLI started (each in a process group of its
+        # own) stop with it.
+        process = subprocess.Popen(
+            command, cwd=self.project, env=self.env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
+        )
+        stdout: list[str] = []
+        stderr: list[str] = []
+        readers = [
+            threading.Thread(target=_follow, args=(process.stdout, stdout, echo), daemon=True),
+            threading.Thread(target=_follow, args=(process.stderr, stderr, None), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_session(process.pid)
+            process.wait()
+            raise PulumiError(f"pulumi {' '.join(args)} ran longer than {timeout} s") from None
+        finally:
+            for reader in readers:
+                reader.join()
+        result = subprocess.CompletedProcess(command, process.returncode, "".join(stdout), "".join(stderr))
+        if check and result.returncode != 0:
+            raise PulumiError(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+class PulumiProject(PulumiWorkspace):
+    """`pulumi` commands against one stack of the secure-flink program; `config` edits the stack file as a user
+    would."""
+
+    def __init__(
+        self, root: Path, stack: str, engine_bin: Path, source: Path = PROJECT_DIR, kubeconfig: Path | None = None
+    ) -> None:
+        """The stack in `root`: created with the program and stack file of `source`, or, if `root` already
+        holds it, reopened with its state (call `install_program` and `adopt_config` to bring changes in).
+        A new stack renders YAML, or with `kubeconfig` deploys to that cluster."""
+        super().__init__(root, engine_bin)
+        self.stack = stack
+        self.rendered = root / "rendered"
+        self.created = not self.stack_file.exists()
+        """Whether this opening made the stack (with `source`'s program and stack file)."""
         if not self.created:
             return
         self.install_program(source)
@@ -111,39 +153,6 @@ class PulumiProject:
     def stack_file(self) -> Path:
         return self.project / f"Pulumi.{self.stack}.yaml"
 
-    def run(
-        self, *args: str, check: bool = True, timeout: float = 600, echo: Callable[[str], None] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """`pulumi ARGS` in the project, each stdout line also handed to `echo` as it comes; raises PulumiError
-        with the output when `check` and it fails."""
-        command = ["pulumi", *args, "--non-interactive", "--color", "never"]
-        # A session of its own: on a timeout, the plugins the CLI started (each in a process group of its
-        # own) stop with it.
-        process = subprocess.Popen(
-            command, cwd=self.project, env=self.env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
-        )
-        stdout: list[str] = []
-        stderr: list[str] = []
-        readers = [
-            threading.Thread(target=_follow, args=(process.stdout, stdout, echo), daemon=True),
-            threading.Thread(target=_follow, args=(process.stderr, stderr, None), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_session(process.pid)
-            process.wait()
-            raise PulumiError(f"pulumi {' '.join(args)} ran longer than {timeout} s") from None
-        finally:
-            for reader in readers:
-                reader.join()
-        result = subprocess.CompletedProcess(command, process.returncode, "".join(stdout), "".join(stderr))
-        if check and result.returncode != 0:
-            raise PulumiError(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-        return result
-
     def config(self) -> dict[str, Any]:
         """The stack's `secure-flink:` settings, keys without the project prefix."""
         values = yaml.safe_load(self.stack_file.read_text())["config"]
@@ -168,9 +177,12 @@ class PulumiProject:
 
     def plan(self) -> dict[str, str]:
         """What `pulumi preview` would do to each resource it would change: URN -> operation."""
+        return {step["urn"]: step["op"] for step in self.plan_steps()}
+
+    def plan_steps(self) -> list[dict[str, Any]]:
+        """The steps of `pulumi preview --json` that change something (op, urn, diffReasons, ...)."""
         result = self.run("preview", "--json")
-        steps = json.loads(result.stdout).get("steps", [])
-        return {step["urn"]: step["op"] for step in steps if step["op"] != "same"}
+        return [step for step in json.loads(result.stdout).get("steps", []) if step["op"] != "same"]
 
     def export(self, *, show_secrets: bool = False) -> dict[str, Any]:
         return json.loads(self.run("stack", "export", *(["--show-secrets"] if show_secrets else [])).stdout)

@@ -2,7 +2,7 @@
 
 import dataclasses
 import re
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 
@@ -13,35 +13,37 @@ from secure_flink.settings.defaults import DEFAULTS
 TYPE = "secureflink:index:FlinkPlatform"
 
 
-class FlinkPlatformArgs(TypedDict):
-    """The stack configuration's keys (Pulumi.yaml documents each), in the package's camelCase. They are plain
-    values: the whole configuration is validated before the component registers anything."""
+# `X | None`, not NotRequired: what the SDK's schema inference reads as optional.
+class FlinkPlatformArgs(TypedDict, total=False):
+    """The stack configuration's keys (Pulumi.yaml documents each), in the package's camelCase; all but
+    `deployments` optional. They are plain values: the whole configuration is validated before the component
+    registers anything."""
 
     deployments: list[dict[str, Any]]
     """The FlinkDeployments, each a map with the fields of the stack config's `deployments` items."""
-    platform: NotRequired[str]
-    namespace: NotRequired[str]
-    operator_namespace: NotRequired[str]
-    key_algorithm: NotRequired[str]
-    rsa_bits: NotRequired[int]
-    ecdsa_curve: NotRequired[str]
-    tls_protocol: NotRequired[str]
-    ca_validity_hours: NotRequired[int]
-    cert_validity_hours: NotRequired[int]
-    cert_early_renewal_hours: NotRequired[int]
-    tls_rotation: NotRequired[str]
-    ui_enabled: NotRequired[bool]
-    ui_users: NotRequired[list[dict[str, Any]]]
+    platform: str | None
+    namespace: str | None
+    operator_namespace: str | None
+    key_algorithm: str | None
+    rsa_bits: int | None
+    ecdsa_curve: str | None
+    tls_protocol: str | None
+    ca_validity_hours: int | None
+    cert_validity_hours: int | None
+    cert_early_renewal_hours: int | None
+    tls_rotation: str | None
+    ui_enabled: bool | None
+    ui_users: list[dict[str, Any]] | None
     """Each `{name}`; a `password` given here is taken as secret, and must be strong."""
-    ui_hash_scheme: NotRequired[str]
-    domain: NotRequired[str]
-    ui_route_termination: NotRequired[str]
-    ingress_class: NotRequired[str]
-    proxy_max_body_size: NotRequired[str]
-    proxy_image: NotRequired[str]
-    rest_clients: NotRequired[list[dict[str, Any]]]
-    ingress_controller_namespace: NotRequired[str]
-    api_server_cidrs: NotRequired[list[str]]
+    ui_hash_scheme: str | None
+    domain: str | None
+    ui_route_termination: str | None
+    ingress_class: str | None
+    proxy_max_body_size: str | None
+    proxy_image: str | None
+    rest_clients: list[dict[str, Any]] | None
+    ingress_controller_namespace: str | None
+    api_server_cidrs: list[str] | None
 
 
 class FlinkPlatform(pulumi.ComponentResource):
@@ -91,7 +93,18 @@ def stack_config(args: FlinkPlatformArgs | dict[str, Any]) -> dict[str, object]:
             f"FlinkPlatform arguments {', '.join(unknown)} must be known values (literals or stack config), "
             "not outputs of other resources: the whole configuration is validated before anything is registered"
         )
-    return {**DEFAULTS, **given}
+    return {**DEFAULTS, **{key: _whole_numbers(value) for key, value in given.items()}}
+
+
+def _whole_numbers(value: object) -> object:
+    """Pulumi passes every number as a float: the whole ones become ints again, as the stack config has them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    return value
 
 
 # `pulumi config set [--secret] [--path] 'key' value`: what a stack user runs, and a program writes `key: value`.

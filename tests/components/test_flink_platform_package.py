@@ -57,3 +57,11 @@ def test_a_value_not_known_yet_is_refused_with_why() -> None:
     with pytest.raises(ValueError, match="namespace must be known values"):
         engine.run_program(program)
     assert engine.state == {}
+
+
+def test_numbers_arrive_as_floats_and_are_read_as_the_stack_config_has_them() -> None:
+    from secure_flink.package.flink_platform import stack_config
+
+    config = stack_config({"rsa_bits": 3072.0, "deployments": [{"taskManager": {"cpu": 0.5, "replicas": 2.0}}]})
+    assert config["rsaBits"] == 3072 and isinstance(config["rsaBits"], int)
+    assert config["deployments"] == [{"taskManager": {"cpu": 0.5, "replicas": 2}}]

@@ -90,6 +90,10 @@ def test_the_upgrade_re_encodes_every_store_once_and_nothing_else(upgraded) -> N
         # New Secret names in `podTemplate` volumes: the operator restarts each cluster once.
         "etl": "update",
         "adhoc": "update",
+        # What the later versions change besides (see the tests below).
+        "secure-flink": "create",
+        "etl-ui-proxy-deployment": "update",
+        "adhoc-ui-proxy-deployment": "update",
     }
 
 
@@ -116,8 +120,21 @@ def from_before_the_package(tmp_path_factory: pytest.TempPathFactory, engine_bin
 PLATFORM_URN = "urn:pulumi:dev::secure-flink::secureflink:index:SecureFlinkPlatform::secure-flink"
 
 
-def test_the_upgrade_to_the_package_only_adds_the_platform_component(from_before_the_package: PulumiProject) -> None:
-    assert from_before_the_package.plan() == {PLATFORM_URN: "create"}
+def test_the_upgrade_to_the_package_adds_the_platform_and_renames_a_key_in_a_proxy_annotation(
+    from_before_the_package: PulumiProject,
+) -> None:
+    steps = {step["urn"].rsplit("::", 1)[1]: step for step in from_before_the_package.plan_steps()}
+    assert {name: step["op"] for name, step in steps.items()} == {
+        "secure-flink": "create",
+        # The scanner waiver on each proxy Deployment names the image key, now proxyImage: an annotation of the
+        # Deployment itself, not of its pod template, so no pod restarts.
+        "etl-ui-proxy-deployment": "update",
+        "adhoc-ui-proxy-deployment": "update",
+    }
+    for name in ("etl-ui-proxy-deployment", "adhoc-ui-proxy-deployment"):
+        assert list(steps[name]["detailedDiff"]) == ['metadata.annotations["checkov.io/skip1"]'], steps[name][
+            "detailedDiff"
+        ]
 
 
 def test_after_the_upgrade_to_the_package_the_same_material_sits_under_the_platform(
