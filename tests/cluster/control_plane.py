@@ -10,7 +10,6 @@ key of the cluster's, the Node and RBAC authorizers, and the default admission p
 
 import base64
 import ctypes
-import datetime
 import ipaddress
 import os
 import shutil
@@ -23,11 +22,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import trustme
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.cluster.kube_api import KubeAPI, KubeAPIError
 from tests.integration.local_nginx import LOOPBACK, free_port
@@ -64,74 +62,26 @@ class ControlPlane:
 
 
 class _Authority:
-    """The cluster's one CA (kubeadm has three; one is enough on loopback): signs every serving and client
-    certificate here."""
+    """The cluster's one CA (kubeadm has three; one is enough on loopback): a trustme CA that signs every serving
+    and client certificate here."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "secure-flink test cluster CA")])
-        self.certificate = (
-            _builder(name, name, self.key.public_key())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
+        self.ca = trustme.CA()
         self.path = directory / "ca.crt"
-        self.path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        self.ca.cert_pem.write_to_path(self.path)
 
-    def issue(self, stem: str, common_name: str, *, organization: str = "", server: bool = False) -> Credentials:
-        """A key and certificate for `common_name` (and group `organization`), written as STEM.crt/STEM.key;
-        a serving certificate is valid for 127.0.0.1, localhost and the in-cluster names."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-        if organization:
-            attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = (
-            _builder(x509.Name(attributes), self.certificate.subject, key.public_key())
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        )
-        if server:
-            names: list[x509.GeneralName] = [
-                x509.IPAddress(ipaddress.ip_address(LOOPBACK)),
-                x509.IPAddress(ipaddress.ip_network(SERVICE_CIDR)[1]),
-                x509.DNSName("localhost"),
-                *(x509.DNSName(name) for name in _in_cluster_names()),
-            ]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        certificate = builder.sign(self.key, hashes.SHA256())
+    def issue(self, stem: str, common_name: str, *, organization: str = "") -> Credentials:
+        """A key and certificate for `common_name` (and group `organization`, else trustme's), as STEM.crt/STEM.key.
+        Each serves and authenticates clients alike (trustme's EKU), valid for 127.0.0.1, localhost and the
+        in-cluster names: without a name its critical SAN is empty, an extension Go refuses."""
+        names = [LOOPBACK, str(ipaddress.ip_network(SERVICE_CIDR)[1]), "localhost", *_in_cluster_names()]
+        leaf = self.ca.issue_cert(*names, common_name=common_name, organization_name=organization)
         credentials = Credentials(self.path, self.directory / f"{stem}.crt", self.directory / f"{stem}.key")
-        credentials.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        _write_key(credentials.key, key)
+        leaf.cert_chain_pems[0].write_to_path(credentials.certificate)
+        leaf.private_key_pem.write_to_path(credentials.key)
+        credentials.key.chmod(0o600)
         return credentials
-
-
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-    )
 
 
 def _in_cluster_names() -> list[str]:
@@ -140,7 +90,8 @@ def _in_cluster_names() -> list[str]:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    # SEC 1 ("EC PRIVATE KEY"): kube-apiserver reads ServiceAccount keys in that form, not in PKCS#8.
+    # A bare key, for ServiceAccount tokens (trustme makes keys only with certificates), in SEC 1
+    # ("EC PRIVATE KEY"): kube-apiserver reads ServiceAccount keys in that form, not in PKCS#8.
     sec1 = serialization.PrivateFormat.TraditionalOpenSSL
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, sec1, serialization.NoEncryption()))
     path.chmod(0o600)
@@ -195,7 +146,7 @@ def running_control_plane(binaries: Path, root: Path) -> Iterator[ControlPlane]:
 
     with ExitStack() as processes:
         etcd_url = f"https://{LOOPBACK}:{ports['etcd-client']}"
-        etcd_server = authority.issue("etcd", "etcd", server=True)
+        etcd_server = authority.issue("etcd", "etcd")
         etcd_client = authority.issue("apiserver-etcd-client", "kube-apiserver-etcd-client")
         processes.enter_context(
             _process(
@@ -216,7 +167,7 @@ def running_control_plane(binaries: Path, root: Path) -> Iterator[ControlPlane]:
                 "--log-level=warn",
             )
         )
-        apiserver_serving = authority.issue("apiserver", "kube-apiserver", server=True)
+        apiserver_serving = authority.issue("apiserver", "kube-apiserver")
         apiserver = processes.enter_context(
             _process(
                 logs / "kube-apiserver.log",

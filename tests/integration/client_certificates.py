@@ -36,6 +36,8 @@ def forged_identity(
     """`<stem>.crt` and `<stem>.key` in `directory`: a certificate for `subject` (default CN=<stem>) with one
     extended key usage, signed by the key of one of the stack's CertificateAuthority components (`authority`,
     by default the REST client CA), or by a key of its own with `own_ca`."""
+    # cryptography, not trustme: trustme cannot set a whole subject DN or a single EKU (its leaves carry
+    # clientAuth, serverAuth and codeSigning), nor give its own CA the stack CA's name, as own_ca does here.
     (ca_key,) = [r for r in result.resources if r.name == f"{authority}-key" and r.custom]
     (ca_cert,) = [r for r in result.resources if r.name == f"{authority}-cert" and r.custom]
     issuer_key = (

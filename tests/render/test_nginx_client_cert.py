@@ -8,7 +8,6 @@ upstream-client CA that signs the proxy's own certificate towards an upstream re
 import base64
 import datetime
 import http.client
-import ipaddress
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -273,69 +273,38 @@ def test_accepts_one_fingerprint_and_an_upstream_identity_in_either_mode():
 # --- certificates -------------------------------------------------------------------------------------------
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+# name -> (issuing CA, expired): trustme leaves for CN=<name>, with its EKU (clientAuth, serverAuth, codeSigning).
+CLIENTS = {
+    "alice": ("client-ca", False),
+    "bob": ("client-ca", False),
+    "expired": ("client-ca", True),
+    "rogue": ("rogue-ca", False),
+    "proxy-upstream": ("upstream-client-ca", False),
+}
+# name -> the EKU of a client-ca leaf that trustme cannot issue (None: no EKU extension): _leaf_with_eku.
+CLIENTS_WITH_OWN_EKU = {"server-purpose": [ExtendedKeyUsageOID.SERVER_AUTH], "no-eku": None}
 
 
-@dataclass(frozen=True)
-class Issued:
-    certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-
-def _issue(
-    subject: str,
-    issuer: Issued | None,
-    *,
-    usages: list[x509.ObjectIdentifier] | None = None,
-    sans: tuple[x509.GeneralName, ...] = (),
-    expired: bool = False,
-) -> Issued:
-    """A CA (issuer None: self-signed) or a leaf with the given EKU (None: no EKU extension) and SANs."""
+def _leaf_with_eku(ca: trustme.CA, common_name: str, usages: list[x509.ObjectIdentifier] | None) -> tuple[bytes, bytes]:
+    """Certificate and key (PEM) of a leaf of `ca` for `common_name` with the EKU `usages` (None: no EKU)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
-    start, end = (now - datetime.timedelta(days=2), now - datetime.timedelta(days=1)) if expired else (now, now)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(subject) if issuer is None else issuer.certificate.subject)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(x509.load_pem_x509_certificate(ca.cert_pem.bytes()).subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start - datetime.timedelta(hours=1))
-        .not_valid_after(end if expired else end + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
     )
     if usages is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
-    return Issued(builder.sign(key if issuer is None else issuer.key, hashes.SHA256()), key)
-
-
-def _pem(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def _write(directory: Path, name: str, issued: Issued, *chain: Issued) -> None:
-    """`<name>.pem` (the certificate, then `chain`) and `<name>.key`."""
-    (directory / f"{name}.pem").write_bytes(b"".join(_pem(i.certificate) for i in (issued, *chain)))
-    key = issued.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    (directory / f"{name}.key").write_bytes(key)
-
-
-CLIENT_AUTH, SERVER_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH
-# name -> (issuing CA, EKU, expired)
-CLIENTS = {
-    "alice": ("client-ca", [CLIENT_AUTH], False),
-    "bob": ("client-ca", [CLIENT_AUTH], False),
-    "expired": ("client-ca", [CLIENT_AUTH], True),
-    "server-purpose": ("client-ca", [SERVER_AUTH], False),
-    "no-eku": ("client-ca", None, False),
-    "rogue": ("rogue-ca", [CLIENT_AUTH], False),
-    "proxy-upstream": ("upstream-client-ca", [CLIENT_AUTH], False),
-}
+    certificate = builder.sign(serialization.load_pem_private_key(ca.private_key_pem.bytes(), None), hashes.SHA256())
+    no_encryption = serialization.NoEncryption()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, no_encryption)
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 @dataclass(frozen=True)
@@ -352,19 +321,25 @@ def pki() -> Iterator[Pki]:
     with scratch_dir() as scratch:
         files = scratch / "files"
         files.mkdir()
-        cas = {
-            name: _issue(f"{name} test", None) for name in ("server-ca", "client-ca", "rogue-ca", "upstream-client-ca")
-        }
+        cas = {name: trustme.CA() for name in ("server-ca", "client-ca", "rogue-ca", "upstream-client-ca")}
         for name, ca in cas.items():
-            (files / f"{name}.pem").write_bytes(_pem(ca.certificate))
-        names = (x509.DNSName(UPSTREAM_NAME), x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK)))
-        server = _issue("server", cas["server-ca"], usages=[SERVER_AUTH], sans=names)
-        _write(files, "server", server, cas["server-ca"])
+            ca.cert_pem.write_to_path(files / f"{name}.pem")
+        server = cas["server-ca"].issue_cert(UPSTREAM_NAME, "localhost", LOOPBACK)
+        (files / "server.pem").write_bytes(server.cert_chain_pems[0].bytes() + cas["server-ca"].cert_pem.bytes())
+        server.private_key_pem.write_to_path(files / "server.key")
+        now = datetime.datetime.now(datetime.UTC)
+        past = {"not_before": now - datetime.timedelta(days=2), "not_after": now - datetime.timedelta(days=1)}
+        issued = {}
+        for name, (ca_name, expired) in CLIENTS.items():
+            client = cas[ca_name].issue_cert(common_name=name, **(past if expired else {}))
+            issued[name] = client.cert_chain_pems[0].bytes(), client.private_key_pem.bytes()
+        for name, usages in CLIENTS_WITH_OWN_EKU.items():
+            issued[name] = _leaf_with_eku(cas["client-ca"], name, usages)
         fingerprints = {}
-        for name, (ca_name, usages, expired) in CLIENTS.items():
-            client = _issue(name, cas[ca_name], usages=usages, expired=expired)
-            _write(files, name, client)
-            fingerprints[name] = client.certificate.fingerprint(hashes.SHA1()).hex()
+        for name, (certificate, key) in issued.items():
+            (files / f"{name}.pem").write_bytes(certificate)
+            (files / f"{name}.key").write_bytes(key)
+            fingerprints[name] = x509.load_pem_x509_certificate(certificate).fingerprint(hashes.SHA1()).hex()
         yield Pki(scratch, files, fingerprints)
 
 

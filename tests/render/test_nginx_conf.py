@@ -1,9 +1,7 @@
 """The proxy's nginx.conf: what it promises as text, and what a real nginx does with it on 127.0.0.1."""
 
 import base64
-import datetime
 import http.client
-import ipaddress
 import json
 import re
 import shutil
@@ -15,10 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import trustme
 
 from secure_flink.domain.htpasswd import HashScheme, htpasswd_file, htpasswd_line
 from secure_flink.domain.nginx import CIPHERS, ProxyConfig, nginx_conf
@@ -280,51 +275,16 @@ def test_rejects_a_health_path_that_collides_with_the_prefix_redirect():
 # --- a real nginx -----------------------------------------------------------------------------------------
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(
-    subject: str, key, issuer: str, issuer_key, *, sans: list[x509.GeneralName] | None
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=sans is None, path_length=None), critical=True)
-    )
-    if sans is not None:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False).add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(*items) -> bytes:
-    out = b""
-    for item in items:
-        if isinstance(item, x509.Certificate):
-            out += item.public_bytes(serialization.Encoding.PEM)
-        else:
-            out += item.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-    return out
-
-
-def write_ca_and_leaf(directory: Path, name: str, leaf_key, sans: list[x509.GeneralName]) -> None:
-    """`<name>-ca.pem`, `<name>-chain.pem` (leaf then CA) and `<name>.key` in `directory`."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate(f"{name} test CA", ca_key, f"{name} test CA", ca_key, sans=None)
-    leaf = _certificate(name, leaf_key, f"{name} test CA", ca_key, sans=sans)
-    (directory / f"{name}-ca.pem").write_bytes(_pem(ca))
-    (directory / f"{name}-chain.pem").write_bytes(_pem(leaf, ca))
-    (directory / f"{name}.key").write_bytes(_pem(leaf_key))
+def write_ca_and_leaf(
+    directory: Path, name: str, *identities: str, key_type: trustme.KeyType = trustme.KeyType.ECDSA
+) -> None:
+    """`<name>-ca.pem`, `<name>-chain.pem` (leaf then CA) and `<name>.key` in `directory`, from a trustme CA of
+    their own."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert(*identities, key_type=key_type)
+    ca.cert_pem.write_to_path(directory / f"{name}-ca.pem")
+    (directory / f"{name}-chain.pem").write_bytes(leaf.cert_chain_pems[0].bytes() + ca.cert_pem.bytes())
+    leaf.private_key_pem.write_to_path(directory / f"{name}.key")
 
 
 @dataclass(frozen=True)
@@ -346,10 +306,10 @@ def site() -> Iterator[Site]:
     with scratch_dir() as scratch:
         files = scratch / "files"
         files.mkdir()
-        localhost = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]
-        write_ca_and_leaf(files, "proxy", rsa.generate_private_key(public_exponent=65537, key_size=2048), localhost)
+        # An RSA key: only the cipher list, not the key type, then refuses the TLS 1.2 test's RSA key exchange.
+        write_ca_and_leaf(files, "proxy", "localhost", LOOPBACK, key_type=trustme.KeyType.RSA)
         for name in ("flink", "rogue"):
-            write_ca_and_leaf(files, name, ec.generate_private_key(ec.SECP256R1()), [x509.DNSName(UPSTREAM_NAME)])
+            write_ca_and_leaf(files, name, UPSTREAM_NAME)
         users = {scheme: f"user-{scheme.value}" for scheme in HashScheme}
         lines = [htpasswd_line(users[s], PASSWORD, salt=f"Salt{i:012d}", scheme=s) for i, s in enumerate(HashScheme)]
         (files / "htpasswd").write_text(htpasswd_file(lines))
