@@ -44,9 +44,10 @@ class FlinkInternalTLSArgs:
         checks.check("deployment_name", name, reason, "deployment_name='etl'")
         checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
         identities = list(self.rest_client_identities)
+        free = names.free_label("ui-proxy", identities)
         for index, identity in enumerate(identities):
             field = f"rest_client_identities[{index}]"
-            checks.check(field, identity, names.namespace_problem(identity), f"{field}='ui-proxy'")
+            checks.check(field, identity, names.namespace_problem(identity), f"{field}='{free}'")
             if identities.index(identity) != index:
                 checks.check(field, identity, "is listed twice", "list every caller once")
         checks.raise_any()

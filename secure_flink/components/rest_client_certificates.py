@@ -29,11 +29,12 @@ class RestClientCertificatesArgs:
     def __post_init__(self) -> None:
         checks = ArgumentChecks(self)
         clients = list(self.clients)
+        fixed = names.unique_names(clients, valid=names.is_client_name, free=names.free_client_name)
         for index, client in enumerate(clients):
             field = f"clients[{index}]"
-            checks.check(field, client, names.client_name_problem(client), f"{field}='ci-bot'")
+            checks.check(field, client, names.client_name_problem(client), f"{field}='{fixed[index]}'")
             if clients.index(client) != index:
-                checks.check(field, client, "is listed twice", "give every client a unique name")
+                checks.check(field, client, "is listed twice", f"{field}='{fixed[index]}'")
         checks.raise_any()
 
 

@@ -41,12 +41,13 @@ class SecureFlinkDeploymentArgs:
 
     def __post_init__(self) -> None:
         checks = ArgumentChecks(self)
-        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
+        # The REST port admits the operator by namespace: in Flink's own, that admits every pod there.
         operator = self.operator_namespace
-        operator_fix = "operator_namespace='flink-operator'"
+        namespace_fix = f"namespace='{names.free_label('flink', [operator])}'"
+        checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), namespace_fix)
+        operator_fix = f"operator_namespace='{names.free_label('flink-operator', [self.namespace])}'"
         checks.check("operator_namespace", operator, names.namespace_problem(operator), operator_fix)
         if operator == self.namespace:
-            # The REST port admits the operator by namespace: in Flink's own, that admits every pod there.
             reason = "equals namespace: the REST port would open to every pod of that namespace"
             checks.check("operator_namespace", operator, reason, "the operator's own namespace")
         name = self.deployment.name

@@ -19,8 +19,10 @@ from secure_flink.domain import exposure, names
 from secure_flink.domain.htpasswd import (
     SALT_LENGTH,
     HashScheme,
+    free_username,
     htpasswd_file,
     htpasswd_line,
+    is_username,
     password_problems,
     username_problem,
 )
@@ -59,11 +61,12 @@ class SecureFlinkUIArgs:
         if not self.users:
             checks.check("users", [], "must name at least one user", "users=[ProxyUser(name='admin')]")
         user_names = [user.name for user in self.users]
+        fixed = names.unique_names(user_names, valid=is_username, free=free_username)
         for index, user in enumerate(self.users):
             field = f"users[{index}]"
-            checks.check(f"{field}.name", user.name, username_problem(user.name), f"{field}.name='admin'")
+            checks.check(f"{field}.name", user.name, username_problem(user.name), f"{field}.name='{fixed[index]}'")
             if user_names.index(user.name) != index:
-                checks.check(f"{field}.name", user.name, "is listed twice", "give every user a unique name")
+                checks.check(f"{field}.name", user.name, "is listed twice", f"{field}.name='{fixed[index]}'")
             # A password known only later (an Output) is checked by whoever made it; a plain one here.
             if isinstance(user.password, str) and (weak := password_problems(user.name, user.password)):
                 fix = f"a stronger {field}.password, or none: the component generates one"

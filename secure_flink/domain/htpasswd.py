@@ -12,11 +12,13 @@ verify in nginx on glibc and musl (nginx implements {SSHA} and $apr1$ itself; no
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from enum import Enum
 
 from passlib.hash import apr_md5_crypt, bcrypt, ldap_salted_sha1, sha512_crypt
 from passlib.utils.binary import bcrypt64
+
+from . import names
 
 
 class HashScheme(str, Enum):
@@ -54,7 +56,8 @@ COMMON_PATTERNS = (
 )
 
 _SALT = re.compile(rf"[A-Za-z0-9]{{{SALT_LENGTH}}}")
-_USER = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+MAX_USERNAME_LENGTH = 64
+_USER = re.compile(rf"[A-Za-z0-9._@-]{{1,{MAX_USERNAME_LENGTH}}}")
 
 
 def htpasswd_line(user: str, password: str, *, salt: str, scheme: HashScheme) -> str:
@@ -112,11 +115,22 @@ def username_problem(user: str) -> str | None:
         return "must not contain ':' (it separates the user from the hash)"
     if any(c.isspace() or not c.isprintable() for c in user):
         return "must not contain whitespace or control characters"
-    if len(user) > 64:
-        return "must be at most 64 characters long"
+    if len(user) > MAX_USERNAME_LENGTH:
+        return f"must be at most {MAX_USERNAME_LENGTH} characters long"
     if not _USER.fullmatch(user):
         return "may only contain letters, digits and . _ @ -"
     return None
+
+
+def is_username(name: object) -> bool:
+    return isinstance(name, str) and username_problem(name) is None
+
+
+def free_username(name: object, taken: Collection[str]) -> str:
+    """What a fix suggests for a listed `name` that is bad or repeated: the first of `name`, `name-2`, ... (or
+    of `admin`, `admin-2`, ... for a bad one) that is a user name and not in `taken`."""
+    base = name if isinstance(name, str) and is_username(name) else "admin"
+    return next(user for user in names.numbered(base, MAX_USERNAME_LENGTH) if is_username(user) and user not in taken)
 
 
 def password_problems(user: str, password: str) -> list[str]:

@@ -4,7 +4,9 @@ The FlinkDeployment, its certificates, the operator and later the proxy all refe
 strings (`<name>-rest.<namespace>.svc`, mount paths); they are computed here and nowhere else.
 """
 
+import itertools
 import re
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -85,6 +87,47 @@ DNS_DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[
 MAX_CLIENT_NAME_LENGTH = 40
 
 
+def numbered(base: str, max_length: int) -> Iterator[str]:
+    """`base`, `base-2`, `base-3`, ...: endless, each cut to `max_length` by shortening `base`, so that a copy of a
+    name stays recognisably its copy. Callers take the first that is valid and free: finitely many are taken."""
+    yield base[:max_length].rstrip("-")
+    for number in itertools.count(2):
+        suffix = f"-{number}"
+        yield base[: max_length - len(suffix)].rstrip("-") + suffix
+
+
+def free_label(base: str, taken: Collection[str], max_length: int = MAX_LABEL_LENGTH) -> str:
+    """The first of `base`, `base-2`, ... that is a DNS-1123 label of at most `max_length` and not in `taken`
+    (a namespace, ServiceAccount or client name a fix may suggest); `base` must be such a label."""
+    return next(name for name in numbered(base, max_length) if is_dns1123_label(name) and name not in taken)
+
+
+def unique_names(
+    listed: Sequence[object], *, valid: Callable[[object], bool], free: Callable[[object, set[str]], str]
+) -> list[str]:
+    """Per listed name, the one its item has once every suggested fix is applied: its own if valid and not listed
+    before it, else `free(name, taken)`, free of every listed name and of the replacements before it, so that
+    applying any of the fixes, or all of them, lists every name once."""
+    taken = {name for name in listed if isinstance(name, str)}
+    result: list[str] = []
+    for index, name in enumerate(listed):
+        if isinstance(name, str) and valid(name) and name not in listed[:index]:
+            result.append(name)
+        else:
+            result.append(free(name, taken))
+            taken.add(result[-1])
+    return result
+
+
+def label_like(value: object, max_length: int) -> str | None:
+    """What `value` most likely meant as a DNS-1035 label of at most `max_length` (lower case, '-' for what a
+    label cannot hold, cut to length), or None when nothing of it is left."""
+    if not isinstance(value, str):
+        return None
+    label = re.sub(r"[^a-z0-9]+", "-", value.lower()).lstrip("-0123456789")[:max_length].rstrip("-")
+    return label if is_dns1035_label(label) else None
+
+
 def namespace_problem(value: object) -> str | None:
     """Why `value` cannot name a namespace, or None."""
     if isinstance(value, str) and is_dns1123_label(value):
@@ -110,6 +153,20 @@ def client_name_problem(value: object) -> str | None:
         f"must be a DNS-1123 label of at most {MAX_CLIENT_NAME_LENGTH} characters "
         "(it names the certificate and its resources)"
     )
+
+
+def is_client_name(value: object) -> bool:
+    return client_name_problem(value) is None
+
+
+def free_client_name(name: object, taken: Collection[str]) -> str:
+    """What a fix suggests for a listed client `name` that is bad or repeated: a copy of a good one (`ci-2`), or
+    what a bad one likely meant (`CI-Bot` -> `ci-bot`, else `ci-bot`), the first that is not in `taken`."""
+    if client_name_problem(name) is None:
+        base = str(name)
+    else:
+        base = label_like(name, MAX_CLIENT_NAME_LENGTH) or "ci-bot"
+    return free_label(base, taken, MAX_CLIENT_NAME_LENGTH)
 
 
 def host_problem(value: object) -> str | None:
@@ -212,6 +269,24 @@ def derived_names(deployment: str) -> dict[str, tuple[str, ...]]:
         "ConfigMap": (f"flink-config-{deployment}", f"pod-template-{deployment}", f"{deployment}-cluster-config-map"),
         "Ingress or Route": (ui_service(deployment), rest_api_service(deployment)),
     }
+
+
+def derived_objects(deployment: str) -> set[tuple[str, str]]:
+    """(kind, name) of every object `derived_names` gives: two deployments may share none."""
+    return {(kind, name) for kind, of_kind in derived_names(deployment).items() for name in of_kind}
+
+
+def free_deployment_name(base: str, taken: Collection[tuple[str, str]], accounts: Collection[str] = ()) -> str:
+    """The first of `base`, `base-2`, ... that is a deployment name, derives no object in `taken`, and whose
+    default ServiceAccount is none of `accounts`; `base` must be a DNS-1035 label."""
+    taken = set(taken)
+    return next(
+        name
+        for name in numbered(base, MAX_DEPLOYMENT_NAME_LENGTH)
+        if dns1035_problem(name, MAX_DEPLOYMENT_NAME_LENGTH) is None
+        and not derived_objects(name) & taken
+        and flink_service_account(name) not in accounts
+    )
 
 
 MAX_COMMON_NAME_LENGTH = 64

@@ -69,6 +69,16 @@ def outlives_problem(
     return f"must be at least {cert_name} ({cert_validity_hours}): a certificate cannot outlive the CA that signed it"
 
 
+def fitting_validity(
+    preferred: int, *, above: int = 0, at_least: int = 1, at_most: int = MAX_VALIDITY_HOURS
+) -> int | None:
+    """The validity nearest `preferred` that passes `validity_problem`, is above `above` (an early renewal:
+    `renewal_problem`), at least `at_least` and at most `at_most` (what it must outlive, what must outlive it:
+    `outlives_problem`); None when no validity is. What a fix suggests."""
+    low, high = max(1, above + 1, at_least), min(MAX_VALIDITY_HOURS, at_most)
+    return min(max(preferred, low), high) if low <= high else None
+
+
 _TLS12_SUITES = {
     KeyAlgorithm.RSA: (
         "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
@@ -125,6 +135,40 @@ class CertificateLifetime:
     early_renewal_hours: int
 
 
+def _fits(lifetime: CertificateLifetime, at_least: int = 1) -> bool:
+    hours = lifetime.validity_hours
+    return validity_problem(hours) is None and hours > lifetime.early_renewal_hours and hours >= at_least
+
+
+def lifetime_fixes(ca: CertificateLifetime, cert: CertificateLifetime) -> dict[str, str]:
+    """Per lifetime (`ca_lifetime`, `cert_lifetime`), the fix of its validity: one above its renewal, the
+    certificate's within the CA's where it can be, else the CA's rising with it (and the certificate's fix
+    saying so), so that applying either fix, or both, leaves no lifetime problem."""
+    cert_hours = cert.validity_hours if _fits(cert) else _fitting_cert_validity(cert, ca)
+    # What the CA must outlive: the certificate's validity once fixed, or as it is while no fix exists.
+    outlived = cert_hours or (cert.validity_hours if validity_problem(cert.validity_hours) is None else 1)
+    ca_hours: int | None = ca.validity_hours
+    if not _fits(ca, at_least=outlived):
+        preferred = max(43800, outlived * 5)
+        ca_hours = fitting_validity(preferred, above=ca.early_renewal_hours, at_least=outlived)
+    ca_fix, cert_fix = _validity_fix(ca_hours, ca), _validity_fix(cert_hours, cert)
+    if cert_hours not in (None, cert.validity_hours) and ca_hours != ca.validity_hours:
+        cert_fix += f", and ca_lifetime's {ca_fix}"
+    return {"ca_lifetime": ca_fix, "cert_lifetime": cert_fix}
+
+
+def _fitting_cert_validity(cert: CertificateLifetime, ca: CertificateLifetime) -> int | None:
+    preferred, renewal = max(cert.early_renewal_hours * 12, 8760), cert.early_renewal_hours
+    within = ca.validity_hours if validity_problem(ca.validity_hours) is None else MAX_VALIDITY_HOURS
+    return fitting_validity(preferred, above=renewal, at_most=within) or fitting_validity(preferred, above=renewal)
+
+
+def _validity_fix(hours: int | None, lifetime: CertificateLifetime) -> str:
+    if hours is None:
+        return f"early_renewal_hours below {MAX_VALIDITY_HOURS} (no validity is above {lifetime.early_renewal_hours})"
+    return f"validity_hours={hours}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class IssuancePolicy:
     """How the stack issues every key and certificate: one value, carried by each issuer (CA)."""
@@ -142,17 +186,17 @@ class IssuancePolicy:
             checks.check("key.rsa_bits", key.rsa_bits, rsa_bits_problem(key.rsa_bits), "rsa_bits=3072")
         else:
             checks.check("key.ecdsa_curve", key.ecdsa_curve, curve_problem(key.ecdsa_curve), "ecdsa_curve='P256'")
+        fixes = lifetime_fixes(self.ca_lifetime, self.cert_lifetime)
         for field, lifetime in (("ca_lifetime", self.ca_lifetime), ("cert_lifetime", self.cert_lifetime)):
             hours, renewal = lifetime.validity_hours, lifetime.early_renewal_hours
-            checks.check(f"{field}.validity_hours", hours, validity_problem(hours), "validity_hours=8760")
+            checks.check(f"{field}.validity_hours", hours, validity_problem(hours), fixes[field])
             if validity_problem(hours) is None:
                 reason = renewal_problem(hours, renewal, "early_renewal_hours")
-                checks.check(f"{field}.validity_hours", hours, reason, f"a validity above {renewal} hours")
+                checks.check(f"{field}.validity_hours", hours, reason, fixes[field])
         ca, cert = self.ca_lifetime.validity_hours, self.cert_lifetime.validity_hours
         if validity_problem(ca) is None and validity_problem(cert) is None:
             reason = outlives_problem(ca, cert, "cert_lifetime.validity_hours")
-            ca_fix = f"validity_hours={min(cert * 5, MAX_VALIDITY_HOURS)}"
-            checks.check("ca_lifetime.validity_hours", ca, reason, ca_fix)
+            checks.check("ca_lifetime.validity_hours", ca, reason, fixes["ca_lifetime"])
         checks.check("rotation", self.rotation, rotation_problem(self.rotation), "rotation='2026-11'")
         checks.raise_any()
 

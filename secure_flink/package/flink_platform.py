@@ -108,7 +108,7 @@ def _whole_numbers(value: object) -> object:
 
 
 # `pulumi config set [--secret] [--path] 'key' value`: what a stack user runs, and a program writes `key: value`.
-_CONFIG_SET = re.compile(r"pulumi config set (?:--secret )?(?:--path )?'?(?P<key>[^' ]+)'? (?P<value>.+)")
+_CONFIG_SET = re.compile(r"pulumi config set (?:--secret )?(?:--path )?'?(?P<key>[^' ]+)'? (?P<value>'[^']*'|\S+)")
 
 
 def _as_argument(problem: Problem) -> Problem:

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
+from secure_flink.domain import names
 from secure_flink.settings.clients import read_rest_clients
+from secure_flink.settings.defaults import DEFAULTS
 from secure_flink.settings.deployments import read_deployments
 from secure_flink.settings.model import (
     PROJECT,
@@ -158,13 +160,20 @@ def _read_renamed_keys(config: ConfigSource, raw: dict[str, Any]) -> tuple[Probl
 
 def _build(reader: Reader, raw: Mapping[str, str | None]) -> StackSettings | None:
     platform = reader.enum("platform", raw["platform"], Platform, "pulumi config set platform kubernetes")
-    namespace = read_namespace(reader, "namespace", raw["namespace"])
-    operator_namespace = read_namespace(reader, "operatorNamespace", raw["operatorNamespace"])
+    namespace = read_namespace(reader, "namespace", raw["namespace"], _free_namespace("namespace", raw))
+    operator_namespace = read_namespace(
+        reader, "operatorNamespace", raw["operatorNamespace"], _free_namespace("operatorNamespace", raw)
+    )
     tls = read_tls(reader, raw)
-    deployments = read_deployments(reader, raw["deployments"])
+    deployments = read_deployments(reader, raw["deployments"], api_server_known=_names_api_server(raw))
     ui = read_ui(reader, raw, platform, deployments)
     rest_clients = read_rest_clients(reader, raw["restClients"])
-    controller_namespace = read_namespace(reader, "ingressControllerNamespace", raw["ingressControllerNamespace"])
+    controller_namespace = read_namespace(
+        reader,
+        "ingressControllerNamespace",
+        raw["ingressControllerNamespace"],
+        _free_namespace("ingressControllerNamespace", raw),
+    )
     if rest_clients and ui is not None and ui.domain is None:
         reader.fail(
             "domain",
@@ -223,15 +232,35 @@ def _refuse_shared_namespaces(
                 raw[key],
                 f"equals namespace: the REST port would open to every pod of {namespace}, and its default-deny "
                 f"policies would cut {who} off; it needs a namespace of its own",
-                _own_namespace_hint(key, namespace),
+                _own_namespace_hint(key, raw),
             )
 
 
-def _own_namespace_hint(key: str, namespace: str) -> str:
-    default = {"operatorNamespace": "flink-operator", "ingressControllerNamespace": "ingress-nginx"}[key]
-    if namespace != default:
-        return f"pulumi config set {key} {default}"
-    return "put Flink in a namespace of its own: pulumi config set namespace flink"
+# The namespaces Flink's must differ from: the NetworkPolicies admit them by namespace.
+ADMITTED_NAMESPACES = ("operatorNamespace", "ingressControllerNamespace")
+
+
+def _free_namespace(key: str, raw: Mapping[str, str | None]) -> str:
+    """The key's default, or the first of `<default>-2`, ... that differs from the namespaces it must differ from
+    (Flink's from the admitted ones, an admitted one from Flink's)."""
+    others = ADMITTED_NAMESPACES if key == "namespace" else ("namespace",)
+    return names.free_label(str(DEFAULTS[key]), {str(raw[other]) for other in others if raw[other]})
+
+
+def _own_namespace_hint(key: str, raw: Mapping[str, str | None]) -> str:
+    """For an admitted namespace equal to Flink's: move it to its default, unless Flink's is that default; then
+    move Flink."""
+    if raw["namespace"] != DEFAULTS[key]:
+        return f"pulumi config set {key} {_free_namespace(key, raw)}"
+    return f"put Flink in a namespace of its own: pulumi config set namespace {_free_namespace('namespace', raw)}"
+
+
+def _names_api_server(raw: Mapping[str, str | None]) -> bool:
+    """Whether apiServerCidrs names at least one network (valid or not: its own check says which)."""
+    try:
+        return bool(json.loads(raw["apiServerCidrs"] or "[]"))
+    except json.JSONDecodeError:
+        return True
 
 
 def _require_api_server(

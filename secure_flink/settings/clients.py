@@ -13,18 +13,20 @@ def read_rest_clients(reader: Reader, text: str | None) -> tuple[str, ...] | Non
     if items is None:
         return None
     before, clients = len(reader.problems), []
+    listed = [item.get("name") if isinstance(item, dict) else None for item in items]
+    fixed = names.unique_names(listed, valid=names.is_client_name, free=names.free_client_name)
     for i, item in enumerate(items):
         key = f"restClients[{i}]"
         if not isinstance(item, dict):
-            reader.fail(key, item, "must be a map with name", set_hint(f"{key}.name", "ci-bot"))
+            reader.fail(key, item, "must be a map with name", set_hint(f"{key}.name", fixed[i]))
             continue
         reader.unknown_fields(key, item, CLIENT_FIELDS)
         name = item.get("name")
         problem = names.client_name_problem(name)
         if problem is not None:
-            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", "ci-bot"))
+            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", fixed[i]))
         elif name in clients:
-            reader.fail(f"{key}.name", name, "is listed twice", "give every client a unique name")
+            reader.fail(f"{key}.name", name, "is listed twice", set_hint(f"{key}.name", fixed[i]))
         else:
             clients.append(str(name))
     return tuple(clients) if len(reader.problems) == before else None

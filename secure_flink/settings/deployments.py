@@ -1,9 +1,12 @@
 """The `deployments` list of the stack config: one FlinkDeployment per item."""
 
+import itertools
 import math
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from secure_flink.domain import names
 from secure_flink.domain.flink_conf import RestAuthentication
@@ -21,8 +24,8 @@ from secure_flink.domain.flink_deployment import (
 )
 from secure_flink.settings.flink_options import check_deployment_options, read_flink_configuration
 from secure_flink.settings.model import DeploymentSettings
-from secure_flink.settings.network import read_egress
-from secure_flink.settings.reader import Reader, as_number, read_image, read_list, set_hint
+from secure_flink.settings.network import API_SERVER_HINT, read_egress
+from secure_flink.settings.reader import Reader, as_number, path_key, read_image, read_list, set_hint
 
 JAR_URI = re.compile(r"^(local|file|https?|s3a?|gs|abfss?|hdfs|oss)://\S+$")
 
@@ -66,11 +69,18 @@ SHARED_ACCOUNTS = {
 }
 
 
+FLINK_IMAGE = "flink:2.2.1-scala_2.12-java17"
+"""What an image fix suggests."""
+
+
 MIN_CPU = 0.001
 """One millicore, the smallest CPU amount Kubernetes expresses."""
 
 
-def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettings, ...] | None:
+def read_deployments(
+    reader: Reader, text: str | None, *, api_server_known: bool = True
+) -> tuple[DeploymentSettings, ...] | None:
+    """`api_server_known`: apiServerCidrs names the API server, which native mode calls."""
     items = read_list(
         reader,
         "deployments",
@@ -81,57 +91,129 @@ def read_deployments(reader: Reader, text: str | None) -> tuple[DeploymentSettin
     )
     if items is None:
         return None
-    parsed = [_deployment(reader, f"deployments[{i}]", item) for i, item in enumerate(items)]
-    _refuse_repeats(reader, parsed)
+    identities = _identities(items)
+    parsed = [
+        _deployment(reader, f"deployments[{i}]", item, identity, api_server_known=api_server_known)
+        for i, (item, identity) in enumerate(zip(items, identities, strict=True))
+    ]
+    _refuse_repeats(reader, items, identities)
     if None in parsed:
         return None
     return tuple(d for d in parsed if d is not None)
 
 
-def _refuse_repeats(reader: Reader, parsed: list[DeploymentSettings | None]) -> None:
-    """Names and ServiceAccounts are one per deployment (a repeated name repeats its default account too),
-    and no two deployments may derive the same object name (`a-rest` beside `a`, whose REST Service that is)."""
-    seen_accounts: set[str] = set()
+@dataclass(frozen=True)
+class _Identity:
+    """An item's name and ServiceAccount once the fixes suggested for it are applied: its own where they are valid
+    and free, else the first free ones (every hint about either suggests these)."""
+
+    name: str
+    account: str
+    name_clash: str | None = None
+    """Why its name, valid, cannot stay: it or an object it derives is an earlier deployment's."""
+    account_repeated: bool = False
+    """Its ServiceAccount, valid, is an earlier deployment's (and not only because its name repeats one)."""
+
+
+def _own_name(item: object) -> str | None:
+    """The item's name, if it is a valid one (whatever else is wrong with the item)."""
+    name = item.get("name") if isinstance(item, dict) else None
+    valid = isinstance(name, str) and names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH) is None
+    return name if valid else None
+
+
+def _own_account(item: object, name: str | None) -> str | None:
+    """The ServiceAccount the item's pods run as, if it is one the stack may create."""
+    if not isinstance(item, dict):
+        return None
+    if "serviceAccount" not in item:
+        return names.flink_service_account(name) if name else None
+    account = item["serviceAccount"]
+    valid = isinstance(account, str) and names.is_dns1123_label(account) and account not in SHARED_ACCOUNTS
+    return account if valid else None
+
+
+def _clash(name: str, owners: Mapping[tuple[str, str], str]) -> str | None:
+    """Why `name` cannot stay beside the deployments that own `owners` (object -> deployment), or None."""
+    derived = [(kind, object_) for kind, of_kind in names.derived_names(name).items() for object_ in of_kind]
+    clash = next((object_ for object_ in derived if object_ in owners), None)
+    if clash is None:
+        return None
+    (kind, object_name), owner = clash, owners[clash]
+    if owner == name:
+        return "is used by an earlier deployment"
+    return f"derives the {kind} name {object_name}, which deployment {owner} also derives"
+
+
+def _identities(items: list[Any]) -> list[_Identity]:
+    """Names and ServiceAccounts are one per deployment, and no two deployments may derive the same object name
+    (`a-rest` beside `a`, whose REST Service that is): the later of two is refused. A replacement is free of
+    every item's own name and account and of the replacements before it, so applying any of the suggested
+    fixes, or all, leaves nothing shared."""
+    own_names = [_own_name(item) for item in items]
+    own_accounts = [_own_account(item, name) for item, name in zip(items, own_names, strict=True)]
+    taken_objects = {object_ for name in own_names if name for object_ in names.derived_objects(name)}
+    taken_accounts = {account for account in own_accounts if account} | set(SHARED_ACCOUNTS)
     owners: dict[tuple[str, str], str] = {}
-    for i, deployment in enumerate(parsed):
-        if deployment is None:
-            continue
-        derived = [(kind, name) for kind, of_kind in names.derived_names(deployment.name).items() for name in of_kind]
-        clash = next((object_ for object_ in derived if object_ in owners), None)
-        if clash is not None:
-            (kind, name), owner = clash, owners[clash]
-            reason = (
-                "is used by an earlier deployment"
-                if owner == deployment.name
-                else f"derives the {kind} name {name}, which deployment {owner} also derives"
-            )
-            reader.fail(f"deployments[{i}].name", deployment.name, reason, _unique_name_hint(deployment.name, owners))
-        elif deployment.service_account in seen_accounts:
+    seen_accounts: set[str] = set()
+    identities = []
+    for item, name, account in zip(items, own_names, own_accounts, strict=True):
+        explicit = isinstance(item, dict) and "serviceAccount" in item
+        clash = _clash(name, owners) if name else None
+        if name is not None and clash is None:
+            final_name = name
+        else:
+            typed = item.get("name") if isinstance(item, dict) else None
+            base = names.label_like(typed, names.MAX_DEPLOYMENT_NAME_LENGTH)
+            final_name = names.free_deployment_name(base or "etl", taken_objects, () if explicit else taken_accounts)
+        # A repeated name repeats its default account too: renaming fixes both.
+        repeated = account is not None and account in seen_accounts and (explicit or clash is None)
+        default = names.flink_service_account(final_name)
+        if account is None or repeated:
+            final_account = names.free_label(default, taken_accounts)
+        else:
+            final_account = account if explicit else default
+        identities.append(_Identity(final_name, final_account, clash, repeated))
+        taken_objects |= names.derived_objects(final_name)
+        taken_accounts.add(final_account)
+        if name is not None:
+            for object_ in names.derived_objects(name):
+                owners.setdefault(object_, name)
+        if account is not None:
+            seen_accounts.add(account)
+    return identities
+
+
+def _refuse_repeats(reader: Reader, items: list[Any], identities: list[_Identity]) -> None:
+    for i, (item, identity) in enumerate(zip(items, identities, strict=True)):
+        key = f"deployments[{i}]"
+        if identity.name_clash is not None:
             reader.fail(
-                f"deployments[{i}].serviceAccount",
-                deployment.service_account,
+                f"{key}.name",
+                item["name"],
+                identity.name_clash,
+                "give every deployment a unique name that is not another's plus -rest, -ui or -api: "
+                + set_hint(f"{key}.name", identity.name),
+            )
+        if identity.account_repeated:
+            reader.fail(
+                f"{key}.serviceAccount",
+                _own_account(item, _own_name(item)),
                 "is used by an earlier deployment",
-                "give every deployment its own ServiceAccount, or leave the field out",
+                _account_fix(key, identity),
             )
-        seen_accounts.add(deployment.service_account)
-        for object_ in derived:
-            owners.setdefault(object_, deployment.name)
 
 
-def _unique_name_hint(name: str, owners: Mapping[tuple[str, str], str]) -> str:
-    """A rename that derives nothing already taken (object names are `<name>`, `<name>-rest`, `-ui`, `-api`,
-    `-taskmanager`, ...)."""
-    taken = {derived for _, derived in owners}
-    for suffix in range(2, 100):
-        candidate = f"{name[: names.MAX_DEPLOYMENT_NAME_LENGTH - 3]}-{suffix}"
-        if not any(n in taken for derived in names.derived_names(candidate).values() for n in derived):
-            return (
-                f"give every deployment a unique name that is not another's plus -rest, -ui or -api, e.g. {candidate}"
-            )
-    return "give every deployment a unique name that is not another's plus -rest, -ui or -api"
+def _account_fix(key: str, identity: _Identity) -> str:
+    """Back to the default account, when that is the free one; else a free one."""
+    if identity.account == names.flink_service_account(identity.name):
+        return f"remove the key: pulumi config rm --path '{key}.serviceAccount' (the stack creates {identity.account})"
+    return set_hint(f"{key}.serviceAccount", identity.account)
 
 
-def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | None:
+def _deployment(
+    reader: Reader, key: str, item: object, identity: _Identity, *, api_server_known: bool
+) -> DeploymentSettings | None:
     if not isinstance(item, dict):
         reader.fail(key, item, "must be a map of deployment fields", "see Pulumi.dev.yaml for an example")
         return None
@@ -141,18 +223,21 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
         f"{key}.name",
         item.get("name"),
         max_length=names.MAX_DEPLOYMENT_NAME_LENGTH,
-        fix=set_hint(f"{key}.name", "etl"),
+        fix=set_hint(f"{key}.name", identity.name),
     )
-    image = read_image(reader, f"{key}.image", item.get("image"))
+    image = read_image(reader, f"{key}.image", item.get("image"), FLINK_IMAGE)
     version = _flink_version(reader, f"{key}.flinkVersion", item.get("flinkVersion", "v2_2"))
-    mode = reader.enum(f"{key}.mode", item.get("mode", "native"), DeploymentMode, set_hint(f"{key}.mode", "native"))
+    # Native mode calls the API server: without its address, the fix says where to find it.
+    mode_fix = set_hint(f"{key}.mode", "native") + ("" if api_server_known else f" && {API_SERVER_HINT}")
+    mode = reader.enum(f"{key}.mode", item.get("mode", "native"), DeploymentMode, mode_fix)
     account = item.get("serviceAccount", names.flink_service_account(name) if name else None)
-    if (account is not None or name is not None) and not (isinstance(account, str) and names.is_dns1123_label(account)):
+    named = "serviceAccount" in item or name is not None
+    if named and not (isinstance(account, str) and names.is_dns1123_label(account)):
         reader.fail(
             f"{key}.serviceAccount",
             account,
             "must be a DNS-1123 label (the stack creates this ServiceAccount)",
-            set_hint(f"{key}.serviceAccount", "etl-flink"),
+            _account_fix(key, identity),
         )
     elif account in SHARED_ACCOUNTS:
         reader.fail(
@@ -160,7 +245,7 @@ def _deployment(reader: Reader, key: str, item: object) -> DeploymentSettings | 
             account,
             f"is shared: {SHARED_ACCOUNTS[account]}; the stack binds its Role to this account, so every pod "
             "running as it would get the JobManager's API permissions",
-            f"remove the key (the stack creates {names.flink_service_account(name or 'etl')})",
+            _account_fix(key, identity),
         )
     job_manager = _resources(
         reader,
@@ -338,52 +423,80 @@ def _overlaps(path: str, other: str) -> bool:
     return path == other or path.startswith(other.rstrip("/") + "/") or other.startswith(path.rstrip("/") + "/")
 
 
-def _free_path(secret: str, taken: list[str]) -> str:
-    """A mount path for `secret` that overlaps none of `taken`."""
-    candidates = (f"{names.SECRETS_ROOT}/{secret}", f"/opt/flink/user-secrets/{secret}", f"/var/run/secrets/{secret}")
-    return next(path for path in candidates if not any(_overlaps(path, other) for other in taken))
+def _free_path(secret: str, occupied: list[str], wanted: str | None = None) -> str:
+    """`wanted` if it overlaps none of `occupied`, else the first of /opt/flink/secrets/<secret>, <secret>-2, ...
+    that does (none of `occupied` lies above /opt/flink/secrets: that would overlap the stack's own mounts)."""
+    candidates = (f"{names.SECRETS_ROOT}/{name}" for name in names.numbered(secret, names.MAX_LABEL_LENGTH))
+    return next(
+        path
+        for path in itertools.chain([wanted] if wanted else [], candidates)
+        if not any(_overlaps(path, other) for other in occupied)
+    )
+
+
+def _mountable(secret: str) -> bool:
+    return names.is_dns1123_label(secret) and len(secret) <= MAX_MOUNTED_SECRET_NAME_LENGTH
+
+
+def _path_problem(path: object, kept: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(why no Secret can be mounted on `path` beside the `kept` mounts (path -> Secret) and the reserved ones, or
+    None; the path a fix should suggest where that is free: `path` normalized, or None)."""
+    if not isinstance(path, str) or not path.startswith("/") or "," in path or ":" in path:
+        return "must be an absolute path without ',' or ':'", None
+    normalized = posixpath.normpath("/" + path.lstrip("/"))
+    clash = next((other for other in (*RESERVED_MOUNTS, *kept) if _overlaps(normalized, other)), None)
+    if normalized != path:
+        return (
+            "must be a normalized path (no trailing '/', no '.', '..' or empty segments)"
+            + (f"; normalized, it collides with {clash}" if clash else ""),
+            normalized,
+        )
+    return (_overlap_reason(clash, kept) if clash else None), path
+
+
+def _overlap_reason(clash: str, kept: Mapping[str, str]) -> str:
+    owner = f"the Secret {kept[clash]}" if clash in kept else "the stack or the operator"
+    return (
+        f"is, contains or lies inside {clash}, which {owner} mounts: Kubernetes refuses the pod "
+        "or the mounts shadow each other"
+    )
 
 
 def _secret_mounts(reader: Reader, key: str, value: object) -> dict[str, str]:
-    example = set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka")
     if not isinstance(value, dict):
+        example = set_hint(f"{key}.kafka-tls", "/opt/flink/secrets/kafka")
         reader.fail(key, value, "must be a map of Secret name to absolute mount path", example)
         return {}
-    taken: dict[str, str] = {}
+    kept: dict[str, str] = {}
+    refused: list[tuple[str, object, str, str | None]] = []
     for secret, path in value.items():
-        item = f"{key}.{secret}"
-        if not names.is_dns1123_label(str(secret)) or len(str(secret)) > MAX_MOUNTED_SECRET_NAME_LENGTH:
-            reader.fail(
-                item,
-                path,
-                f"needs a Secret name that is a DNS-1123 label of at most {MAX_MOUNTED_SECRET_NAME_LENGTH} characters "
-                "(Flink names its volume <secret>-volume)",
-                example,
+        reason, wanted = _path_problem(path, kept)
+        if not _mountable(str(secret)):
+            reason = (
+                f"needs a Secret name that is a DNS-1123 label of at most {MAX_MOUNTED_SECRET_NAME_LENGTH} "
+                "characters (Flink names its volume <secret>-volume)"
             )
-        elif not isinstance(path, str) or not path.startswith("/") or "," in path or ":" in path:
-            reader.fail(item, path, "must be an absolute path without ',' or ':'", example)
-        elif posixpath.normpath(path) != path or path.startswith("//"):
-            normalized = posixpath.normpath("/" + path.lstrip("/"))
-            occupied = [*RESERVED_MOUNTS, *taken]
-            clash = next((other for other in occupied if _overlaps(normalized, other)), None)
-            reader.fail(
-                item,
-                path,
-                "must be a normalized path (no trailing '/', no '.', '..' or empty segments)"
-                + (f"; normalized, it collides with {clash}" if clash else ""),
-                set_hint(item, _free_path(str(secret), occupied) if clash else normalized),
-            )
+        if reason is None:
+            kept[str(path)] = str(secret)
         else:
-            clash = next((other for other in (*RESERVED_MOUNTS, *taken) if _overlaps(path, other)), None)
-            if clash is None:
-                taken[path] = str(secret)
-                continue
-            owner = f"the Secret {taken[clash]}" if clash in taken else "the stack or the operator"
-            reader.fail(
-                item,
-                path,
-                f"is, contains or lies inside {clash}, which {owner} mounts: Kubernetes refuses the pod "
-                "or the mounts shadow each other",
-                set_hint(item, _free_path(str(secret), [*RESERVED_MOUNTS, *taken])),
+            refused.append((str(secret), path, reason, wanted))
+    # Each suggested path is free of every kept mount and of the paths suggested before it, so applying any
+    # of the fixes, or all, leaves no two mounts overlapping.
+    occupied, secrets = [*RESERVED_MOUNTS, *kept], {str(secret) for secret in value}
+    for secret, path, reason, wanted in refused:
+        item = path_key(key, secret)
+        if _mountable(secret):
+            suggestion = _free_path(secret, occupied, wanted)
+            fix = set_hint(item, suggestion)
+        else:
+            base = names.label_like(secret, MAX_MOUNTED_SECRET_NAME_LENGTH) or "kafka-tls"
+            renamed = names.free_label(base, secrets, MAX_MOUNTED_SECRET_NAME_LENGTH)
+            secrets.add(renamed)
+            suggestion = _free_path(renamed, occupied, wanted)
+            fix = (
+                "copy the Secret to a name that fits and mount that instead: "
+                f"pulumi config rm --path '{item}' && {set_hint(f'{key}.{renamed}', suggestion)}"
             )
+        occupied.append(suggestion)
+        reader.fail(f"{key}.{secret}", path, reason, fix)
     return {str(k): str(v) for k, v in value.items()}

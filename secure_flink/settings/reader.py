@@ -49,7 +49,10 @@ class Reader:
     def unknown_fields(self, key: str, value: Mapping[str, Any], allowed: frozenset[str]) -> None:
         for extra in sorted(set(value) - allowed):
             intended = closest_name(extra, allowed)
-            fix = f"rename it to {intended}" if intended else "remove it"
+            if intended in value:
+                fix = f"remove it ({intended} is set already)"
+            else:
+                fix = f"rename it to {intended}" if intended else "remove it"
             self.fail(
                 f"{key}.{extra}",
                 value[extra],
@@ -88,6 +91,15 @@ def as_number(value: object) -> float | None:
     return None
 
 
+def path_key(parent: str, name: str) -> str:
+    """The `--path` of `name` inside `parent`: `parent.name`, or `parent["name"]` when the CLI would split `name`
+    (it reads a bare name up to the next '.' or '[', and knows no other escape)."""
+    if name and not re.search(r'[.\[\]"]', name):
+        return f"{parent}.{name}"
+    quoted = name.replace('"', '\\"')
+    return f'{parent}["{quoted}"]'
+
+
 def set_hint(path: str, example: str) -> str:
     return f"pulumi config set --path '{path}' {example}"
 
@@ -108,17 +120,18 @@ def read_list(
     return items
 
 
-def read_image(reader: Reader, key: str, value: object) -> str | None:
+def read_image(reader: Reader, key: str, value: object, example: str) -> str | None:
     problem = image_problem(value)
     if problem is not None:
-        reader.fail(key, value, problem, set_hint(key, "flink:2.2.1-scala_2.12-java17"))
+        reader.fail(key, value, problem, set_hint(key, example))
         return None
     return str(value)
 
 
-def read_namespace(reader: Reader, key: str, value: str | None) -> str | None:
+def read_namespace(reader: Reader, key: str, value: str | None, suggestion: str) -> str | None:
+    """`suggestion`: a valid namespace free of those this one must differ from."""
     problem = names.namespace_problem(value)
     if problem is not None:
-        reader.fail(key, value, problem, f"pulumi config set {key} flink")
+        reader.fail(key, value, problem, f"pulumi config set {key} {suggestion}")
         return None
     return value

@@ -6,8 +6,9 @@ from typing import Any
 
 from secure_flink.domain import names
 from secure_flink.domain.exposure import Termination
-from secure_flink.domain.htpasswd import HashScheme, password_problems, username_problem
+from secure_flink.domain.htpasswd import HashScheme, free_username, is_username, password_problems, username_problem
 from secure_flink.domain.nginx import body_size_problem
+from secure_flink.settings.defaults import DEFAULTS
 from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
 from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
 
@@ -15,6 +16,10 @@ SECRET_USERS_MARK = "uiUsers (secret)"
 
 
 USER_FIELDS = frozenset({"name", "password"})
+
+
+PROXY_IMAGE = str(DEFAULTS["proxyImage"])
+"""What a proxyImage fix suggests: the proxies run nginx."""
 
 
 def read_ui(
@@ -29,9 +34,8 @@ def read_ui(
         reader.fail("uiEnabled", enabled, "must be true or false", "pulumi config set uiEnabled true")
     users = _ui_users(reader, raw["uiUsers"], bool(raw[SECRET_USERS_MARK]))
     scheme = reader.enum("uiHashScheme", raw["uiHashScheme"], HashScheme, "pulumi config set uiHashScheme ssha")
-    termination = reader.enum(
-        "uiRouteTermination", raw["uiRouteTermination"], Termination, "pulumi config set uiRouteTermination passthrough"
-    )
+    termination_fix = _termination_fix(raw, platform)
+    termination = reader.enum("uiRouteTermination", raw["uiRouteTermination"], Termination, termination_fix)
     domain = _ui_domain(reader, raw["domain"] or None, deployments or ())
     if platform is Platform.OPENSHIFT and termination is Termination.PASSTHROUGH and domain is None:
         reader.fail(
@@ -50,7 +54,7 @@ def read_ui(
     body_problem = body_size_problem(body)
     if body_problem is not None:
         reader.fail("proxyMaxBodySize", body, body_problem, "pulumi config set proxyMaxBodySize 256m")
-    image = read_image(reader, "proxyImage", raw["proxyImage"])
+    image = read_image(reader, "proxyImage", raw["proxyImage"], PROXY_IMAGE)
     if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
         return None
     return UiSettings(
@@ -65,6 +69,13 @@ def read_ui(
     )
 
 
+def _termination_fix(raw: Mapping[str, Any], platform: Platform | None) -> str:
+    """Passthrough, unless that needs a domain the config lacks (an OpenShift passthrough Route)."""
+    if platform is Platform.OPENSHIFT and not raw["domain"]:
+        return "pulumi config set uiRouteTermination reencrypt (passthrough needs a domain)"
+    return "pulumi config set uiRouteTermination passthrough"
+
+
 def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, ...] | None:
     items = read_list(
         reader,
@@ -77,18 +88,20 @@ def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, .
     if items is None:
         return None
     users, seen = [], set()
+    listed = [item.get("name") if isinstance(item, dict) else None for item in items]
+    fixed = names.unique_names(listed, valid=is_username, free=free_username)
     for i, item in enumerate(items):
         key = f"uiUsers[{i}]"
         if not isinstance(item, dict):
-            reader.fail(key, item, "must be a map with name (and password)", set_hint(f"{key}.name", "admin"))
+            reader.fail(key, item, "must be a map with name (and password)", set_hint(f"{key}.name", fixed[i]))
             continue
         reader.unknown_fields(key, item, USER_FIELDS)
         name, password = item.get("name"), item.get("password")
         problem = username_problem(name) if isinstance(name, str) else "must be a string"
         if problem:
-            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", "admin"))
+            reader.fail(f"{key}.name", name, problem, set_hint(f"{key}.name", fixed[i]))
         elif name in seen:
-            reader.fail(f"{key}.name", name, "is listed twice", "give every user a unique name")
+            reader.fail(f"{key}.name", name, "is listed twice", set_hint(f"{key}.name", fixed[i]))
         seen.add(name)
         users.append(UiUser(name=str(name), password=_user_password(reader, key, name, password, secret)))
     return tuple(users)

@@ -104,7 +104,7 @@ CASES = [
         {"deployments": [{"name": "Not_A_Label", "image": IMAGE}]},
         (),
         "deployments[0].name",
-        "--path 'deployments[0].name' etl",
+        "--path 'deployments[0].name' not-a-label",
     ),
     (
         "deployment-name-too-long",
@@ -177,13 +177,19 @@ CASES = [
     ("rest-clients-need-a-domain", {"restClients": [{"name": "ci-bot"}]}, (), "domain", "pulumi config set domain"),
     ("passthrough-route-needs-a-domain", {"platform": "openshift"}, (), "domain", "uiRouteTermination reencrypt"),
     # duplicates
-    ("duplicate-ui-user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, (), "uiUsers[1].name", "unique name"),
+    (
+        "duplicate-ui-user",
+        {"uiUsers": [{"name": "admin"}, {"name": "admin"}]},
+        (),
+        "uiUsers[1].name",
+        "'uiUsers[1].name' admin-2",
+    ),
     (
         "duplicate-rest-client",
         {"domain": "flink.example.com", "restClients": [{"name": "ci"}, {"name": "ci"}]},
         (),
         "restClients[1].name",
-        "unique name",
+        "'restClients[1].name' ci-2",
     ),
     (
         "duplicate-deployment",
@@ -202,7 +208,7 @@ CASES = [
         },
         (),
         "deployments[1].serviceAccount",
-        "its own ServiceAccount",
+        "pulumi config rm --path 'deployments[1].serviceAccount' (the stack creates b-flink)",
     ),
     # unknown keys
     ("unknown-top-level-key", {"uiPasword": "x"}, (), "uiPasword", "pulumi config rm uiPasword"),
@@ -318,7 +324,7 @@ CASES = [
         {"deployments": [*deployment(), {"name": "etl-rest", "image": IMAGE}]},
         (),
         "deployments[1].name",
-        "e.g. etl-rest-2",
+        "'deployments[1].name' etl-rest-2",
     ),
     (
         "deployment-named-as-anothers-rest-api-host",
@@ -332,7 +338,7 @@ CASES = [
         {"deployments": [{"name": "etl-ui", "image": IMAGE}, *deployment()]},
         (),
         "deployments[1].name",
-        "e.g. etl-2",
+        "'deployments[1].name' etl-2",
     ),
     (
         "deployments-deriving-the-same-configmap",
@@ -375,7 +381,7 @@ CASES = [
         {"deployments": deployment(jobManager={"replicas": 2})},
         (),
         "deployments[0].jobManager.replicas",
-        "high-availability\\.type",
+        '["high-availability.type"]',
     ),
     (
         "mixed-case-kubernetes-ha-without-storage",
@@ -396,7 +402,7 @@ CASES = [
         {"deployments": deployment(job={"jarURI": "local:///opt/j.jar", "parallelism": 1, "upgradeMode": "savepoint"})},
         (),
         "deployments[0].job.upgradeMode",
-        "execution\\.checkpointing\\.savepoint-dir",
+        '["execution.checkpointing.savepoint-dir"]',
     ),
     (
         "rollback-without-ha",
@@ -524,7 +530,8 @@ CASES = [
         {"deployments": deployment(secretMounts={"s" * 60: "/etc/s"})},
         (),
         "deployments[0].secretMounts." + "s" * 60,
-        "kafka-tls",
+        f"pulumi config rm --path 'deployments[0].secretMounts.{'s' * 60}' && pulumi config set --path "
+        f"'deployments[0].secretMounts.{'s' * 56}' /etc/s",
     ),
     # accounts and namespaces shared with other workloads
     (

@@ -250,7 +250,8 @@ def test_a_misspelt_field_gets_the_field_it_misspells():
     with pytest.raises(ConfigError) as raised:
         read(values)
     fixes = {problem.key.rsplit(".", 1)[1]: problem.fix for problem in raised.value.problems}
-    assert fixes["parallism"].startswith("rename it to parallelism;")
+    # parallelism is set already: renaming would overwrite it.
+    assert fixes["parallism"].startswith("remove it (parallelism is set already);")
     assert fixes["colour"].startswith("remove it;")
 
 
