@@ -18,9 +18,9 @@ import time
 
 from secure_flink.domain.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, rest_ca_file
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
+from tests.integration.software.local_flink import LocalFlinkCluster, rest_ca_file
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import local_proxy_conf
 
 DEPLOYMENT = "adhoc"
 OUT = PROJECT_DIR / "build" / "benchmark"

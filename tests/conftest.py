@@ -70,10 +70,10 @@ def unavailable(message: str) -> NoReturn:
 
 # Files whose tests share a session fixture run on one worker, so that it is set up once.
 SHARED_SESSION = {
-    "tests/engine/test_real_engine_plans.py": "ocp-with-clients stack",
-    "tests/engine/test_real_engine_software.py": "ocp-with-clients stack",
-    "tests/cluster/test_cluster_stacks.py": "control plane",
-    "tests/cluster/test_operator_wait.py": "control plane",
+    "tests/integration/engine/test_real_engine_plans.py": "ocp-with-clients stack",
+    "tests/integration/engine/test_real_engine_software.py": "ocp-with-clients stack",
+    "tests/integration/cluster/test_cluster_stacks.py": "control plane",
+    "tests/integration/cluster/test_operator_wait.py": "control plane",
 }
 
 

@@ -27,8 +27,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.cluster.kube_api import KubeAPI, KubeAPIError
-from tests.integration.local_nginx import LOOPBACK, free_port
+from tests.integration.cluster.kube_api import KubeAPI, KubeAPIError
+from tests.integration.software.local_nginx import LOOPBACK, free_port
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 START_SECONDS = 90

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from offline.engine import RunResult
 from secure_flink.domain import names
 from tests.conftest import require_tool
-from tests.integration.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
+from tests.integration.software.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
 
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
 SECRET = "kubernetes:core/v1:Secret"

@@ -17,11 +17,11 @@ from cryptography.x509.oid import NameOID
 from secure_flink.domain import names
 from secure_flink.domain.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
-from tests.integration.client_certificates import forged_identity, issued_identity
-from tests.integration.https_client import exchange, jar_upload_form, request_bytes
-from tests.integration.ingress_nginx import IngressRefused, controller_nginx_conf
-from tests.integration.local_flink import require_flink, running_jobmanager
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.client_certificates import forged_identity, issued_identity
+from tests.integration.software.https_client import exchange, jar_upload_form, request_bytes
+from tests.integration.software.ingress_nginx import IngressRefused, controller_nginx_conf
+from tests.integration.software.local_flink import require_flink, running_jobmanager
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"  # a session cluster: its REST API takes jar uploads

@@ -3,8 +3,8 @@
 import json
 
 from secure_flink.domain.flink_deployment import FLINK_UID, MAIN_CONTAINER
-from tests.components.test_stack_graph import FLINK_DEPLOYMENT, children, one
 from tests.conftest import StackRunner
+from tests.unit.components.test_stack_graph import FLINK_DEPLOYMENT, children, one
 
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.cluster.kube_api import KubeAPI, KubeAPIError, resources_path
+from tests.integration.cluster.kube_api import KubeAPI, KubeAPIError, resources_path
 
 POLL_SECONDS = 0.5
 POD_ADDRESSES = ipaddress.ip_network("10.244.0.0/16")

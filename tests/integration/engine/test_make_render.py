@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from local_stack.project import PROGRAM, PROJECT_DIR, PulumiProject
-from tests.engine.test_real_engine import secret_values
+from tests.integration.engine.test_real_engine import secret_values
 from tests.schema_validation import validation_errors
 
 pytestmark = pytest.mark.real

@@ -4,7 +4,7 @@ that never comes.
 
 No operator runs here: the operator 1.15 release is not among the artifacts our machines reach (1.7 is, and
 its CRD refuses flinkVersion v2_2), and building it from source is not ours to do. The stand-in writes the
-status the operator writes (tests/cluster/stand_ins.py).
+status the operator writes (tests/integration/cluster/stand_ins.py).
 """
 
 import re
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from local_stack.project import PulumiError, PulumiProject
-from tests.cluster.conftest import NAMESPACES
-from tests.cluster.control_plane import ControlPlane
-from tests.cluster.stand_ins import standing_in
+from tests.integration.cluster.conftest import NAMESPACES
+from tests.integration.cluster.control_plane import ControlPlane
+from tests.integration.cluster.stand_ins import standing_in
 
 pytestmark = pytest.mark.real
 

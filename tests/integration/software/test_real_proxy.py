@@ -15,11 +15,11 @@ import pytest
 
 from secure_flink.domain import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
-from tests.integration.https_upstream import https_upstream
-from tests.integration.local_flink import require_flink, running_jobmanager, write_pem_identity
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import ingress_identity, local_proxy_conf
+from tests.integration.software.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
+from tests.integration.software.https_upstream import https_upstream
+from tests.integration.software.local_flink import require_flink, running_jobmanager, write_pem_identity
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import ingress_identity, local_proxy_conf
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"

@@ -16,7 +16,7 @@ import pytest
 from offline.engine import RunResult
 from secure_flink.domain import names
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
-from tests.integration.local_flink import (
+from tests.integration.software.local_flink import (
     LocalFlinkCluster,
     lay_out_mounts,
     plain_http,
@@ -25,7 +25,7 @@ from tests.integration.local_flink import (
     rest_get,
     write_pem_identity,
 )
-from tests.integration.tls_probe import handshake
+from tests.integration.software.tls_probe import handshake
 
 pytestmark = pytest.mark.real
 DEPLOYMENT, OTHER = "etl", "adhoc"

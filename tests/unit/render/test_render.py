@@ -1,5 +1,5 @@
 """The render writer on offline runs: valid manifests in dependency order, secrets redacted unless asked for.
-(`make render` itself, on the real engine: tests/engine/test_make_render.py.)"""
+(`make render` itself, on the real engine: tests/integration/engine/test_make_render.py.)"""
 
 import base64
 from pathlib import Path

@@ -11,11 +11,11 @@ import pytest
 from secure_flink.domain import names
 from secure_flink.domain.exposure import INGRESS_NGINX
 from tests.conftest import StackRunner, require_tool
-from tests.integration.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
-from tests.integration.ingress_nginx import controller_nginx_conf
-from tests.integration.local_flink import require_flink, running_jobmanager
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
+from tests.integration.software.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
+from tests.integration.software.ingress_nginx import controller_nginx_conf
+from tests.integration.software.local_flink import require_flink, running_jobmanager
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import local_proxy_conf
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"

@@ -21,12 +21,12 @@ import yaml
 
 from secure_flink.domain import names
 from tests.conftest import StackRunner, require_tool
-from tests.integration.client_certificates import forged_identity
-from tests.integration.https_client import basic_authorization
-from tests.integration.local_flink import require_flink, rest_get, running_jobmanager, write_pem_identity
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
-from tests.integration.tls_probe import handshake
+from tests.integration.software.client_certificates import forged_identity
+from tests.integration.software.https_client import basic_authorization
+from tests.integration.software.local_flink import require_flink, rest_get, running_jobmanager, write_pem_identity
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import local_proxy_conf
+from tests.integration.software.tls_probe import handshake
 
 pytestmark = pytest.mark.real
 DEPLOYMENT, OTHER = "adhoc", "etl"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from local_stack.project import PulumiProject
-from tests.engine.conftest import OCP_CLIENTS as CLIENTS
-from tests.engine.test_real_engine import secret_values
+from tests.integration.engine.conftest import OCP_CLIENTS as CLIENTS
+from tests.integration.engine.test_real_engine import secret_values
 
 pytestmark = pytest.mark.real
 

@@ -13,7 +13,7 @@ import pytest
 from local_stack.project import PulumiProject
 from local_stack.state_view import state_view
 from offline.render import string_leaves
-from tests.engine.render_comparison import comparable, offline_render, random_strings
+from tests.integration.engine.render_comparison import comparable, offline_render, random_strings
 from tests.schema_validation import validation_errors
 
 pytestmark = pytest.mark.real

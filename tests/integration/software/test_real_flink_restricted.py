@@ -20,8 +20,14 @@ from offline.engine import RunResult
 from secure_flink.domain import names
 from secure_flink.domain.flink_deployment import LOG_DIR
 from tests.conftest import StackRunner, require_tool
-from tests.integration.local_flink import LocalFlinkCluster, deployment_spec, require_flink, rest_ca_file, running
-from tests.integration.local_nginx import scratch_dir
+from tests.integration.software.local_flink import (
+    LocalFlinkCluster,
+    deployment_spec,
+    require_flink,
+    rest_ca_file,
+    running,
+)
+from tests.integration.software.local_nginx import scratch_dir
 
 pytestmark = pytest.mark.real
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cluster.control_plane import ControlPlane, missing_binaries, running_control_plane
-from tests.cluster.kube_api import KubeAPI, wait_for
 from tests.conftest import PROJECT_DIR, unavailable
+from tests.integration.cluster.control_plane import ControlPlane, missing_binaries, running_control_plane
+from tests.integration.cluster.kube_api import KubeAPI, wait_for
 
 CUSTOM_RESOURCE_DEFINITIONS = (
     PROJECT_DIR / "schemas" / "flinkdeployments.flink.apache.org-v1.yml",

@@ -2,7 +2,7 @@
 admits and authorizes.
 
 The Kubernetes provider talks to the API server on 127.0.0.1 (not render mode). Stand-ins write the statuses
-of the kubelet, the ingress controller and the Flink operator (tests/cluster/stand_ins.py), so `pulumi up`
+of the kubelet, the ingress controller and the Flink operator (tests/integration/cluster/stand_ins.py), so `pulumi up`
 waits for readiness exactly as it does on a cluster.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from local_stack.project import PulumiProject
-from tests.cluster.conftest import NAMESPACES, OPERATOR, OPERATOR_ACCOUNT
-from tests.cluster.control_plane import ControlPlane
-from tests.cluster.kube_api import KubeAPI, KubeAPIError, collection_path, resources_path
-from tests.cluster.stand_ins import standing_in
+from tests.integration.cluster.conftest import NAMESPACES, OPERATOR, OPERATOR_ACCOUNT
+from tests.integration.cluster.control_plane import ControlPlane
+from tests.integration.cluster.kube_api import KubeAPI, KubeAPIError, collection_path, resources_path
+from tests.integration.cluster.stand_ins import standing_in
 
 pytestmark = pytest.mark.real
 

@@ -15,12 +15,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from secure_flink.domain import names
 from secure_flink.domain.rest_access import CA_FILE, client_files
 from tests.conftest import StackRunner, require_tool
-from tests.integration.client_certificates import forged_identity, issued_identity
-from tests.integration.https_client import exchange
-from tests.integration.local_flink import LocalFlinkCluster, flink_home, require_flink, rest_ca_file
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
-from tests.integration.writer_job import writer_job_jar
+from tests.integration.software.client_certificates import forged_identity, issued_identity
+from tests.integration.software.https_client import exchange
+from tests.integration.software.local_flink import LocalFlinkCluster, flink_home, require_flink, rest_ca_file
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import local_proxy_conf
+from tests.integration.software.writer_job import writer_job_jar
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"

@@ -14,11 +14,11 @@ from local_stack.project import PulumiProject
 from local_stack.state_view import state_view
 from secure_flink.domain import names
 from tests.conftest import require_tool
-from tests.integration.client_certificates import issued_identity
-from tests.integration.https_client import basic_authorization, exchange, request_bytes
-from tests.integration.local_flink import require_flink, running_jobmanager
-from tests.integration.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.proxy_from_render import local_proxy_conf
+from tests.integration.software.client_certificates import issued_identity
+from tests.integration.software.https_client import basic_authorization, exchange, request_bytes
+from tests.integration.software.local_flink import require_flink, running_jobmanager
+from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.proxy_from_render import local_proxy_conf
 
 pytestmark = pytest.mark.real
 
