@@ -65,8 +65,7 @@ class FlinkUpstream:
     def __post_init__(self) -> None:
         checks = ArgumentChecks(self)
         name = self.deployment_name
-        reason = names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH)
-        checks.check("deployment_name", name, reason, "deployment_name='etl'")
+        checks.check("deployment_name", name, names.deployment_name_problem(name), "deployment_name='etl'")
         checks.check("namespace", self.namespace, names.namespace_problem(self.namespace), "namespace='flink'")
         checks.raise_any()
 

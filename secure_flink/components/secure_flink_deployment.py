@@ -51,7 +51,7 @@ class SecureFlinkDeploymentArgs:
             reason = "equals namespace: the REST port would open to every pod of that namespace"
             checks.check("operator_namespace", operator, reason, "the operator's own namespace")
         name = self.deployment.name
-        name_reason = names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH)
+        name_reason = names.deployment_name_problem(name)
         checks.check("deployment.name", name, name_reason, "name='etl'")
         checks.raise_any()
 

@@ -145,6 +145,11 @@ def dns1035_problem(value: object, max_length: int) -> str | None:
     )
 
 
+def deployment_name_problem(value: object) -> str | None:
+    """Why `value` cannot name a FlinkDeployment (its Services and objects add suffixes up to 63), or None."""
+    return dns1035_problem(value, MAX_DEPLOYMENT_NAME_LENGTH)
+
+
 def client_name_problem(value: object) -> str | None:
     """Why `value` cannot name a REST client (it names its certificate and resources), or None."""
     if isinstance(value, str) and is_dns1123_label(value) and len(value) <= MAX_CLIENT_NAME_LENGTH:
@@ -283,7 +288,7 @@ def free_deployment_name(base: str, taken: Collection[tuple[str, str]], accounts
     return next(
         name
         for name in numbered(base, MAX_DEPLOYMENT_NAME_LENGTH)
-        if dns1035_problem(name, MAX_DEPLOYMENT_NAME_LENGTH) is None
+        if deployment_name_problem(name) is None
         and not derived_objects(name) & taken
         and flink_service_account(name) not in accounts
     )

@@ -118,7 +118,7 @@ class _Identity:
 def _own_name(item: object) -> str | None:
     """The item's name, if it is a valid one (whatever else is wrong with the item)."""
     name = item.get("name") if isinstance(item, dict) else None
-    valid = isinstance(name, str) and names.dns1035_problem(name, names.MAX_DEPLOYMENT_NAME_LENGTH) is None
+    valid = isinstance(name, str) and names.deployment_name_problem(name) is None
     return name if valid else None
 
 
