@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from offline.engine import RunResult
 from secure_flink.domain import names
-from tests.conftest import require_tool
+from tests.conftest import PROJECT_DIR, require_tool
 from tests.integration.software.https_client import exchange, unchunk  # noqa: F401 (unchunk: re-exported)
 
 FLINK_DEPLOYMENT = "kubernetes:flink.apache.org/v1beta1:FlinkDeployment"
@@ -38,7 +38,7 @@ STARTUP_SECONDS = 60
 
 
 def flink_home() -> Path:
-    return Path(os.environ.get("FLINK_HOME", Path(__file__).resolve().parents[2] / ".cache/flink-2.2.1/pyflink"))
+    return Path(os.environ.get("FLINK_HOME", PROJECT_DIR / ".cache/flink-2.2.1/pyflink"))
 
 
 def require_flink(why: str) -> Path:

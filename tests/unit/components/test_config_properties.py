@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from offline.render import write_render
 from secure_flink.domain import names
 from secure_flink.settings import TOP_LEVEL_KEYS, ConfigError, MappingConfig, read_settings
-from tests.conftest import StackRunner, stack_values
+from tests.conftest import PROJECT_DIR, StackRunner, stack_values
 from tests.schema_validation import validation_errors
 
 IMAGE = "flink:2.2.1-scala_2.12-java17"
@@ -220,7 +220,7 @@ def test_hypothesis_is_not_vacuous():
 def test_a_stack_file_key_without_the_project_namespace_is_refused(tmp_path):
     from offline.stack_config import StackConfigError, load_stack_config
 
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT_DIR
     (tmp_path / "Pulumi.yaml").write_text((project / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.x.yaml").write_text("config:\n  namespace: flink\n")
     with pytest.raises(
