@@ -37,15 +37,14 @@ class ArgumentChecks:
     """The problems with one Args value, raised together by `raise_any` before a component registers anything."""
 
     def __init__(self, args: object) -> None:
-        self._scope = f"{type(args).__name__}."
         self._name = type(args).__name__
         self.problems: list[Problem] = []
 
     def check(self, field: str, value: object, reason: str | None, fix: str) -> None:
         """Records `reason` (a rule's verdict) as a problem of `field`; None means the value passed."""
         if reason is not None:
-            self.problems.append(Problem(field, value, reason, fix, scope=self._scope))
+            self.problems.append(Problem(field, value, reason, fix, scope=f"{self._name}."))
 
     def raise_any(self) -> None:
         if self.problems:
-            raise ConfigError(self.problems, f"{self._name}")
+            raise ConfigError(self.problems, self._name)

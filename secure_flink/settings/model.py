@@ -8,23 +8,14 @@ from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme
 from secure_flink.domain.platform_profile import Platform, PlatformProfile, platform_profile
 from secure_flink.domain.problems import PROJECT, ConfigError, Problem
-from secure_flink.domain.tls_policy import CertificateLifetime, IssuancePolicy, KeySpec, TlsProtocol
+from secure_flink.domain.tls_policy import IssuancePolicy, TlsProtocol
 
 
 @dataclass(frozen=True, kw_only=True)
 class TlsSettings:
-    key: KeySpec
+    issuance: IssuancePolicy
+    """Keys, lifetimes and `tlsRotation` (a new value re-issues every key, certificate, keystore and password)."""
     protocol: TlsProtocol
-    ca_lifetime: CertificateLifetime
-    cert_lifetime: CertificateLifetime
-    rotation: str
-    """Changing this value re-issues every key, certificate, keystore and password on the next `pulumi up`."""
-
-    @property
-    def issuance(self) -> IssuancePolicy:
-        return IssuancePolicy(
-            key=self.key, ca_lifetime=self.ca_lifetime, cert_lifetime=self.cert_lifetime, rotation=self.rotation
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

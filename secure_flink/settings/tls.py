@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from secure_flink.domain.tls_policy import (
     MAX_VALIDITY_HOURS,
     CertificateLifetime,
+    IssuancePolicy,
     KeyAlgorithm,
     KeySpec,
     TlsProtocol,
@@ -59,11 +60,13 @@ def read_tls(reader: Reader, raw: Mapping[str, str | None]) -> TlsSettings | Non
     ):
         return None
     return TlsSettings(
-        key=KeySpec(algorithm=algorithm, rsa_bits=rsa_bits, ecdsa_curve=curve),
+        issuance=IssuancePolicy(
+            key=KeySpec(algorithm=algorithm, rsa_bits=rsa_bits, ecdsa_curve=curve),
+            ca_lifetime=CertificateLifetime(validity_hours=ca, early_renewal_hours=renewal),
+            cert_lifetime=CertificateLifetime(validity_hours=cert, early_renewal_hours=renewal),
+            rotation=rotation,
+        ),
         protocol=protocol,
-        ca_lifetime=CertificateLifetime(validity_hours=ca, early_renewal_hours=renewal),
-        cert_lifetime=CertificateLifetime(validity_hours=cert, early_renewal_hours=renewal),
-        rotation=rotation,
     )
 
 

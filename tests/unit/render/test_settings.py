@@ -32,7 +32,7 @@ def test_dev_stack_reads_into_typed_settings():
     assert etl.service_account == "etl-flink" and adhoc.service_account == "adhoc-flink"
     assert settings.api_server_cidrs == ("172.18.0.0/16",)
     assert etl.flink_configuration == {"taskmanager.numberOfTaskSlots": "2"}
-    assert settings.tls.key.algorithm is KeyAlgorithm.RSA and settings.tls.protocol is TlsProtocol.TLS_1_3
+    assert settings.tls.issuance.key.algorithm is KeyAlgorithm.RSA and settings.tls.protocol is TlsProtocol.TLS_1_3
 
 
 def test_ocp_stack_selects_openshift():
