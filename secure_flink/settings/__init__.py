@@ -278,31 +278,8 @@ def _require_api_server(
         )
 
 
-TOP_LEVEL_KEYS = (
-    "platform",
-    "namespace",
-    "operatorNamespace",
-    "keyAlgorithm",
-    "rsaBits",
-    "ecdsaCurve",
-    "tlsProtocol",
-    "caValidityHours",
-    "certValidityHours",
-    "certEarlyRenewalHours",
-    "tlsRotation",
-    "deployments",
-    "uiEnabled",
-    "uiUsers",
-    "uiHashScheme",
-    "uiRouteTermination",
-    "domain",
-    "ingressClass",
-    "proxyMaxBodySize",
-    "proxyImage",
-    "restClients",
-    "ingressControllerNamespace",
-    "apiServerCidrs",
-)
+TOP_LEVEL_KEYS = tuple(DEFAULTS)
+"""Every key of the stack config, in the order Pulumi.yaml declares them."""
 
 
 class MappingConfig:
