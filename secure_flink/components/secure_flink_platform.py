@@ -38,8 +38,16 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
     to the stack, so a stack made before upgrades in place.
     """
 
+    ca_cert_pem: pulumi.Output[str]
+    """The stack CA: what browsers and curl trust for the UI and REST entry points."""
+    rest_endpoints: dict[str, str]
+    """Deployment -> its in-cluster REST URL."""
+    rest_ca_pems: dict[str, pulumi.Output[str]]
+    """Deployment -> the CA of its REST certificate."""
+    ui_urls: dict[str, pulumi.Output[str]]
+    """Deployment -> where its Web UI is served (none with the UI disabled)."""
     stack_outputs: dict[str, pulumi.Input[object]]
-    """Output name -> value: the CA, REST endpoints and CAs, and with them the URLs, clients and UI users."""
+    """Output name -> value: the above, and with them the REST URLs, clients and UI users."""
 
     def __init__(self, name: str, args: SecureFlinkPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -70,12 +78,15 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        self._ui_urls: dict[str, pulumi.Output[str]] = {}
+        self.ui_urls = {}
         self._rest_urls: dict[str, pulumi.Output[str]] = {}
         self._generated_passwords: dict[str, pulumi.Output[dict[str, str]]] = {}
         for index, deployment in enumerate(settings.deployments):
             self._deployment(index, deployment, tls_by_deployment[deployment.name])
-        self.stack_outputs = self._outputs(tls_by_deployment)
+        self.ca_cert_pem = self._issuer.cert_pem
+        self.rest_endpoints = {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments}
+        self.rest_ca_pems = {name: flink_tls.rest_ca_pem for name, flink_tls in tls_by_deployment.items()}
+        self.stack_outputs = self._outputs()
         self.register_outputs({"stack_outputs": self.stack_outputs})
 
     def _authority(self, name: str, role: str) -> CertificateAuthority:
@@ -154,7 +165,7 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
         ui_caller = self._profile.ui_caller
         if ui_caller is not None:
             ui = self._ui(deployment, upstream(ui_caller))
-            self._ui_urls[deployment.name] = ui.url
+            self.ui_urls[deployment.name] = ui.url
             self._generated_passwords[deployment.name] = ui.generated_passwords
 
     def _rest_api(
@@ -198,13 +209,13 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _outputs(self, tls_by_deployment: dict[str, FlinkInternalTLS]) -> dict[str, pulumi.Input[object]]:
+    def _outputs(self) -> dict[str, pulumi.Input[object]]:
         settings = self._settings
         outputs: dict[str, pulumi.Input[object]] = {
-            "caCertificate": self._issuer.cert_pem,
+            "caCertificate": self.ca_cert_pem,
             "platform": settings.platform.value,
-            "restEndpoints": {d.name: names.rest_url(d.name, settings.namespace) for d in settings.deployments},
-            "restCaCertificates": {name: flink_tls.rest_ca_pem for name, flink_tls in tls_by_deployment.items()},
+            "restEndpoints": self.rest_endpoints,
+            "restCaCertificates": self.rest_ca_pems,
         }
         if self._rest_urls:
             first_client = settings.rest_clients[0]
@@ -217,7 +228,7 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             outputs["restClientFingerprints"] = self._rest_clients.fingerprints
             outputs["restClients"] = self._rest_clients.bundles
         if settings.ui.enabled:
-            outputs["uiUrls"] = self._ui_urls
+            outputs["uiUrls"] = self.ui_urls
             outputs["uiUsers"] = [user.name for user in settings.ui.users]
             outputs["uiGeneratedPasswords"] = pulumi.Output.secret(self._generated_passwords)
         return outputs

@@ -68,11 +68,10 @@ class FlinkPlatform(pulumi.ComponentResource):
         platform = SecureFlinkPlatform(
             f"{name}-platform", SecureFlinkPlatformArgs(settings=settings), pulumi.ResourceOptions(parent=self)
         )
-        outputs = platform.stack_outputs
-        self.ca_certificate = pulumi.Output.from_input(outputs["caCertificate"])  # type: ignore[arg-type]
-        self.rest_endpoints = pulumi.Output.from_input(outputs["restEndpoints"])  # type: ignore[arg-type]
-        self.rest_ca_certificates = pulumi.Output.from_input(outputs["restCaCertificates"])  # type: ignore[arg-type]
-        self.ui_urls = pulumi.Output.from_input(outputs.get("uiUrls", {}))  # type: ignore[arg-type]
+        self.ca_certificate = platform.ca_cert_pem
+        self.rest_endpoints = pulumi.Output.from_input(platform.rest_endpoints)
+        self.rest_ca_certificates = _resolved(platform.rest_ca_pems)
+        self.ui_urls = _resolved(platform.ui_urls)
         self.register_outputs(
             {
                 "caCertificate": self.ca_certificate,
@@ -81,6 +80,11 @@ class FlinkPlatform(pulumi.ComponentResource):
                 "uiUrls": self.ui_urls,
             }
         )
+
+
+def _resolved(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    # Output.all of no outputs is an empty list, not an empty map.
+    return pulumi.Output.all(**outputs) if outputs else pulumi.Output.from_input({})
 
 
 def stack_config(args: FlinkPlatformArgs | dict[str, Any]) -> dict[str, object]:
