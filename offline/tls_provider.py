@@ -7,10 +7,13 @@ usages from `allowedUses`, SANs, subject/authority key identifiers when asked, R
 
 import base64
 import datetime
+import functools
 import hashlib
 import ipaddress
+import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -60,36 +63,56 @@ SECRET_OUTPUTS = {
 }
 
 
+_NO_ENCRYPTION = serialization.NoEncryption()
+
+
 def _pem(data: bytes) -> str:
     return data.decode()
 
 
 class RsaKeyRing:
     """RSA keys for the offline engine, a test double: generating one costs about 0.3 s (3072 bits), and a
-    test session makes thousands. So each size has a ring of `size` distinct keys, made as first needed and
-    then handed out in turn: any two keys made fewer than `size` keys apart differ, which covers a stack's
-    keys and the keys that replace them on the next run. Unrelated test stacks may share keys."""
+    test session makes thousands. So each size has a ring of `size` distinct keys, handed out in turn: any two
+    keys handed out fewer than `size` apart differ, which covers a stack's keys and the keys that replace them
+    on the next run. Unrelated test stacks may share keys.
 
-    def __init__(self, size: int) -> None:
+    The ring lives in `directory` (one PEM per slot), made as first needed and kept: every test process of
+    this and later sessions on the machine reads it instead of generating. Two processes that make the same
+    slot at once each keep their own key; within a process, slots never change."""
+
+    def __init__(self, size: int, directory: Path) -> None:
         self.size = size
-        self._rings: dict[int, list[rsa.RSAPrivateKey]] = {}
+        self.directory = directory
+        self._keys: dict[tuple[int, int], rsa.RSAPrivateKey] = {}
         self._handed_out: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def next_key(self, bits: int) -> rsa.RSAPrivateKey:
         with self._lock:
-            ring = self._rings.setdefault(bits, [])
             turn = self._handed_out.get(bits, 0)
             self._handed_out[bits] = turn + 1
-            if len(ring) >= self.size:
-                return ring[turn % self.size]
+            slot = (bits, turn % self.size)
+            if slot not in self._keys:
+                self._keys[slot] = self._stored_key(*slot)
+            return self._keys[slot]
+
+    def _stored_key(self, bits: int, index: int) -> rsa.RSAPrivateKey:
+        path = self.directory / f"rsa-{bits}" / f"{index}.pem"
+        if path.exists():
+            key = _load_key(path.read_text())
+            if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
+                return key
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        with self._lock:
-            ring.append(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _NO_ENCRYPTION)
+        # Written aside and renamed, so a process reading the slot never sees half a key.
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(pem)
+        os.replace(partial, path)
         return key
 
 
-RSA_KEYS = RsaKeyRing(size=128)
+RSA_KEYS = RsaKeyRing(size=128, directory=Path(__file__).resolve().parent.parent / ".cache" / "offline-rsa-keys")
 
 
 def private_key(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,8 +148,11 @@ def private_key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1024)
 def _load_key(pem: str) -> Any:
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+    # The keys are this provider's own, so the costly RSA consistency check (about 0.1 s for 3072 bits, on every
+    # certificate a CA signs) proves nothing here; one parse per PEM serves every later signature.
+    return serialization.load_pem_private_key(pem.encode(), password=None, unsafe_skip_rsa_key_validation=True)
 
 
 def _hash_for(key: Any) -> hashes.HashAlgorithm | None:

@@ -44,7 +44,11 @@ def encode_store(contents: KeyEntry | TrustedEntries, password: str) -> bytes:
         .build(password.encode())
     )
     if "privateKeyPem" in contents:
-        key = serialization.load_pem_private_key(str(contents["privateKeyPem"]).encode(), password=None)
+        # The key is the stack's own (pulumi-tls, never user input) and key_entry matched it to its leaf; OpenSSL's
+        # RSA consistency check would add a tenth of a second per 3072-bit key to every store.
+        key = serialization.load_pem_private_key(
+            str(contents["privateKeyPem"]).encode(), password=None, unsafe_skip_rsa_key_validation=True
+        )
         leaf, *chain = (x509.load_pem_x509_certificate(pem.encode()) for pem in contents["certificatePems"])
         alias = str(contents["alias"]).encode()
         return pkcs12.serialize_key_and_certificates(alias, key, leaf, chain, encryption)  # type: ignore[arg-type]

@@ -213,7 +213,9 @@ def test_the_generator_makes_the_mistakes_whose_fixes_choose_a_value():
     """Control: the configs carry every kind of mistake the property is about, each with a fix it applies."""
     seen: set[str] = set()
 
-    @settings(max_examples=200, deadline=None, database=None)
+    # Derandomized: a control must not hinge on the draw, and a fixed seed still fails when the generator
+    # stops making a kind of mistake.
+    @settings(max_examples=200, deadline=None, database=None, derandomize=True)
     @given(bad_configs())
     def record(values):
         for problem in problems(values):
