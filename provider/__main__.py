@@ -10,6 +10,7 @@ from pulumi.provider.experimental import component_provider_host  # noqa: E402
 
 from secure_flink import __version__  # noqa: E402
 from secure_flink.package.flink_platform import FlinkPlatform  # noqa: E402
+from secure_flink.package.flink_tls import FlinkTLS  # noqa: E402
 
 if __name__ == "__main__":
-    component_provider_host(components=[FlinkPlatform], name="secureflink", version=__version__)
+    component_provider_host(components=[FlinkPlatform, FlinkTLS], name="secureflink", version=__version__)

@@ -1,14 +1,12 @@
 """FlinkPlatform: SecureFlinkPlatform for any Pulumi language, configured like a stack."""
 
-import dataclasses
-import re
 from typing import Any, TypedDict
 
 import pulumi
 
 from secure_flink.components.secure_flink_platform import SecureFlinkPlatform, SecureFlinkPlatformArgs
-from secure_flink.settings import ConfigError, MappingConfig, Problem, read_settings
-from secure_flink.settings.defaults import DEFAULTS
+from secure_flink.package.arguments import as_argument, stack_config
+from secure_flink.settings import ConfigError, MappingConfig, read_settings
 
 TYPE = "secureflink:index:FlinkPlatform"
 
@@ -61,9 +59,11 @@ class FlinkPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FlinkPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         try:
-            settings = read_settings(MappingConfig(stack_config(args), secret_keys=("uiUsers",)))
+            settings = read_settings(MappingConfig(stack_config("FlinkPlatform", args), secret_keys=("uiUsers",)))
         except ConfigError as error:
-            raise ConfigError([_as_argument(p) for p in error.problems], "FlinkPlatform arguments") from None
+            raise ConfigError(
+                [as_argument(p, "FlinkPlatform") for p in error.problems], "FlinkPlatform arguments"
+            ) from None
         super().__init__(TYPE, name, None, opts)
         platform = SecureFlinkPlatform(
             f"{name}-platform", SecureFlinkPlatformArgs(settings=settings), pulumi.ResourceOptions(parent=self)
@@ -85,43 +85,3 @@ class FlinkPlatform(pulumi.ComponentResource):
 def _resolved(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
     # Output.all of no outputs is an empty list, not an empty map.
     return pulumi.Output.all(**outputs) if outputs else pulumi.Output.from_input({})
-
-
-def stack_config(args: FlinkPlatformArgs | dict[str, Any]) -> dict[str, object]:
-    """The arguments as stack config values (camelCase keys, defaults for what is not given). A value that is
-    not known yet (an Output) cannot be validated, so it is refused."""
-    given = {_camel_case(key): value for key, value in dict(args).items() if value is not None}
-    unknown = [key for key, value in given.items() if isinstance(value, pulumi.Output)]
-    if unknown:
-        raise ValueError(
-            f"FlinkPlatform arguments {', '.join(unknown)} must be known values (literals or stack config), "
-            "not outputs of other resources: the whole configuration is validated before anything is registered"
-        )
-    return {**DEFAULTS, **{key: _whole_numbers(value) for key, value in given.items()}}
-
-
-def _whole_numbers(value: object) -> object:
-    """Pulumi passes every number as a float: the whole ones become ints again, as the stack config has them."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_whole_numbers(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _whole_numbers(item) for key, item in value.items()}
-    return value
-
-
-# `pulumi config set [--secret] [--path] 'key' value`: what a stack user runs, and a program writes `key: value`.
-_CONFIG_SET = re.compile(r"pulumi config set (?:--secret )?(?:--path )?'?(?P<key>[^' ]+)'? (?P<value>'[^']*'|\S+)")
-
-
-def _as_argument(problem: Problem) -> Problem:
-    """A stack config problem as one with the component's properties: same key, value and reason; the fix in a
-    program's terms."""
-    fix = _CONFIG_SET.sub(lambda m: f"set {m['key']}: {m['value']}", problem.fix)
-    return dataclasses.replace(problem, scope="FlinkPlatform.", fix=fix)
-
-
-def _camel_case(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)

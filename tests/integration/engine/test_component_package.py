@@ -1,5 +1,6 @@
 """secure-flink from another Pulumi language: a Pulumi YAML program adds the component package (`provider/`) with
-`pulumi package add` and deploys FlinkPlatform, on the real engine and its YAML language host (rendering YAML)."""
+`pulumi package add` and deploys FlinkPlatform and FlinkTLS, on the real engine and its YAML language host
+(rendering YAML)."""
 
 import json
 import shutil
@@ -30,9 +31,27 @@ PROGRAM = {
                 "apiServerCidrs": ["172.18.0.0/16"],
                 "deployments": [{"name": "etl", "image": "flink:2.2.1-scala_2.12-java17"}],
             },
-        }
+        },
+        # TLS for a FlinkDeployment the program writes itself, admitting the platform CA's certificate holders
+        # (an output of the other component: certificates may be outputs).
+        "reportsTls": {
+            "type": "secureflink:index:FlinkTLS",
+            "properties": {
+                "deploymentName": "reports",
+                "namespace": "analytics",
+                "keyAlgorithm": "ECDSA",
+                "restClientIdentities": ["ci"],
+                "restCallerCaCertificates": ["${flink.caCertificate}"],
+            },
+        },
     },
-    "outputs": {"caCertificate": "${flink.caCertificate}", "restEndpoints": "${flink.restEndpoints}"},
+    "outputs": {
+        "caCertificate": "${flink.caCertificate}",
+        "restEndpoints": "${flink.restEndpoints}",
+        "reportsRestCa": "${reportsTls.restCaCertificate}",
+        "reportsMounts": "${reportsTls.secretMounts}",
+        "reportsClients": "${reportsTls.restClientCertificates}",
+    },
 }
 
 
@@ -97,6 +116,15 @@ def test_a_yaml_program_previews_and_deploys_a_secure_flink(yaml_program: Pulumi
     outputs = json.loads(yaml_program.run("stack", "output", "--json").stdout)
     assert outputs["restEndpoints"] == {"etl": "https://etl-rest.analytics.svc.cluster.local:8081"}
     assert outputs["caCertificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert outputs["reportsRestCa"].startswith("-----BEGIN CERTIFICATE-----")
+    assert sorted(outputs["reportsMounts"].values()) == [
+        "/opt/flink/secrets/internal-tls",
+        "/opt/flink/secrets/rest-tls",
+    ]
+    assert list(outputs["reportsClients"]) == ["ci"]
+    secrets = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Secret"}
+    for name in outputs["reportsMounts"]:
+        assert secrets[name]["metadata"]["namespace"] == "analytics"
     yaml_program.run("preview", "--expect-no-changes", "--suppress-progress")
 
 

@@ -60,8 +60,10 @@ def test_a_value_not_known_yet_is_refused_with_why() -> None:
 
 
 def test_numbers_arrive_as_floats_and_are_read_as_the_stack_config_has_them() -> None:
-    from secure_flink.package.flink_platform import stack_config
+    from secure_flink.package.arguments import stack_config
 
-    config = stack_config({"rsa_bits": 3072.0, "deployments": [{"taskManager": {"cpu": 0.5, "replicas": 2.0}}]})
+    config = stack_config(
+        "FlinkPlatform", {"rsa_bits": 3072.0, "deployments": [{"taskManager": {"cpu": 0.5, "replicas": 2.0}}]}
+    )
     assert config["rsaBits"] == 3072 and isinstance(config["rsaBits"], int)
     assert config["deployments"] == [{"taskManager": {"cpu": 0.5, "replicas": 2}}]
