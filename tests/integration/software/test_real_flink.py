@@ -31,7 +31,8 @@ pytestmark = pytest.mark.real
 DEPLOYMENT, OTHER = "etl", "adhoc"
 REST_NAME = names.rest_dns_names(DEPLOYMENT, "flink")[2]
 MEASUREMENTS = PROJECT_DIR / "build" / "measurements"
-ROGUE_WAIT_SECONDS = 20
+# Until the rogue has tried to register (a JVM start and a Pekko handshake: seconds, more on a loaded machine).
+ROGUE_WAIT_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
