@@ -7,8 +7,8 @@ from secure_flink.components import SecureFlinkPlatform, SecureFlinkPlatformArgs
 from secure_flink.settings import PulumiConfig, read_settings
 
 settings = read_settings(PulumiConfig())
-for deprecation in settings.deprecations:
-    pulumi.log.warn(str(deprecation))
+for warning in settings.warnings:
+    pulumi.log.warn(str(warning))
 platform = SecureFlinkPlatform("secure-flink", SecureFlinkPlatformArgs(settings=settings))
 for name, value in platform.stack_outputs.items():
     pulumi.export(name, value)

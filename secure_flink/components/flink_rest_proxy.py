@@ -28,6 +28,7 @@ from secure_flink.domain.proxy_workload import (
     proxy_service_spec,
     scanner_waivers,
 )
+from secure_flink.domain.roles import Role
 
 TYPE = "secureflink:index:FlinkRestProxy"
 # "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.
@@ -39,6 +40,8 @@ CLIENT_CA_FILE = "client-ca.crt"
 class BasicAuth:
     htpasswd: pulumi.Input[str]
     """The htpasswd file (secret)."""
+    roles: tuple[tuple[str, Role], ...]
+    """Each user of the htpasswd file, by name, and their role."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,15 @@ def _config_files(args: FlinkRestProxyArgs, ingress_caller: IngressCaller | None
     )
 
 
+def _caller_roles(
+    auth: BasicAuth | ClientCertificateAuth, fingerprints: tuple[str, ...]
+) -> tuple[tuple[str, Role], ...]:
+    if isinstance(auth, BasicAuth):
+        return auth.roles
+    # REST clients do not have roles yet (restClients[].role is the next step): each keeps an admin's, as before.
+    return tuple((fingerprint, Role.ADMIN) for fingerprint in sorted(fingerprints))
+
+
 def _render_config(
     args: FlinkRestProxyArgs, flink_ca: str, client_ca: str | None, fingerprints: tuple[str, ...]
 ) -> dict[str, str]:
@@ -343,6 +355,7 @@ def _render_config(
         htpasswd_file=f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}" if isinstance(args.auth, BasicAuth) else None,
         client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if client_ca else None,
         allowed_client_fingerprints=tuple(sorted(fingerprints)),
+        caller_roles=_caller_roles(args.auth, fingerprints),
         max_body_size=args.options.max_body_size,
         path_prefix=args.endpoint.path_prefix,
         health_path=names.HEALTH_PATH,

@@ -199,7 +199,7 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             SecureFlinkUIArgs(
                 upstream=upstream,
                 issuer=self._issuer,
-                users=[ProxyUser(name=u.name, password=u.password) for u in ui.users],
+                users=[ProxyUser(name=u.name, role=u.role, password=u.password) for u in ui.users],
                 hash_scheme=ui.hash_scheme,
                 host=names.ui_host(deployment.name, ui.domain),
                 route_termination=ui.route_termination,

@@ -29,6 +29,7 @@ from secure_flink.domain.htpasswd import (
 from secure_flink.domain.platform_profile import UI_PROXY, PlatformProfile
 from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import ProxyOptions
+from secure_flink.domain.roles import DEFAULT_ROLE, Role
 
 TYPE = "secureflink:index:SecureFlinkUI"
 GENERATED_PASSWORD_LENGTH = 32
@@ -37,6 +38,8 @@ GENERATED_PASSWORD_LENGTH = 32
 @dataclass(frozen=True, kw_only=True)
 class ProxyUser:
     name: str
+    role: Role = DEFAULT_ROLE
+    """What the user may do through the proxy (secure_flink/domain/roles.py)."""
     password: pulumi.Input[str] | None = field(default=None, repr=False)
     """A password the user chose (pass it secret); None: the component generates one."""
 
@@ -99,7 +102,10 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 upstream=args.upstream,
                 role=UI_PROXY,
                 service_name=names.ui_service(args.upstream.deployment_name),
-                auth=BasicAuth(htpasswd=self._htpasswd(name, args, passwords, child)),
+                auth=BasicAuth(
+                    htpasswd=self._htpasswd(name, args, passwords, child),
+                    roles=tuple((user.name, user.role) for user in args.users),
+                ),
                 issuer=args.issuer,
                 endpoint=PublicEndpoint(
                     host=args.host,

@@ -14,7 +14,9 @@ Two checks, at least one of them on:
 - basic auth (`htpasswd_file`), who the user is: unauthenticated requests see 401 everywhere except the health
   path and, in prefix mode, the `/<name>` -> `/<name>/` redirect (which reveals only the prefix the Route
   already publishes).
-Only then is a request served (404 outside the prefix) or proxied.
+Only then is a request served (404 outside the prefix) or proxied, and only if the caller's role (by user name
+with basic auth, else by certificate fingerprint) may call the request's route (secure_flink/domain/flink_routes.py):
+403 otherwise, and for an operator's or admin's route sent from another site.
 
 Either way the proxy can present its own client certificate to Flink (`upstream_client_certificate`), for a
 REST API that itself requires mTLS.
@@ -22,6 +24,9 @@ REST API that itself requires mTLS.
 
 import re
 from dataclasses import dataclass, fields
+
+from secure_flink.domain import flink_routes
+from secure_flink.domain.roles import Role
 
 UPSTREAM = "flink_rest"
 UPSTREAM_KEEPALIVE = 32
@@ -41,9 +46,19 @@ _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 _PREFIX = re.compile(r"/|/[a-z0-9-]+/")
 _URI_PATH = re.compile(r"(/[a-z0-9._-]+)+")
 _FINGERPRINT = re.compile(r"[0-9a-f]{40}")
+# User names (htpasswd's rule) and fingerprints: nothing that could end a map entry or a regular expression.
+_CALLER = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 _OPTIONAL_PATHS = ("htpasswd_file", "client_ca_file", "upstream_client_certificate", "upstream_client_key")
 # Set by the client-certificate allow-list map; 1 only for a listed fingerprint.
 CLIENT_ALLOWED = "$client_allowed"
+# The caller's role, the role the request's route needs, and the verdicts the proxying location acts on.
+CALLER_ROLE = "$caller_role"
+ROUTE_ROLE = "$route_role"
+ROLE_REFUSED = "$role_refused"
+CROSS_SITE_CHANGE = "$cross_site_change"
+ROLE_GATE = "/_secure_flink_role_gate"
+# Headers some frameworks read as the method; Flink reads none, and neither shall anything behind it.
+METHOD_OVERRIDE_HEADERS = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +88,10 @@ class ProxyConfig:
     """Path of the PEM chain the proxy presents to Flink when Flink's REST API requires client certificates;
     set together with `upstream_client_key`. Independent of the client authentication mode."""
     upstream_client_key: str | None = None
+    caller_roles: tuple[tuple[str, Role], ...]
+    """Who holds which role (secure_flink/domain/roles.py): with htpasswd_file the users, by name; with client
+    certificates alone the allowed fingerprints, each exactly once. Every request to Flink is checked against the
+    role its route needs (secure_flink/domain/flink_routes.py); a caller without a role may call nothing."""
     max_body_size: str
     """Largest request body, nginx size syntax ("256m"); jar uploads need more than nginx's 1m default."""
     path_prefix: str = "/"
@@ -104,6 +123,8 @@ def _problem(name: str, value: object) -> str | None:
         return None if value is None or (type(value) is int and value >= 1) else "must be None or an integer >= 1"
     if name == "allowed_client_fingerprints":
         return _fingerprints_problem(value)
+    if name == "caller_roles":
+        return _caller_roles_problem(value)
     if name in _OPTIONAL_PATHS and value is None:
         return None
     rules = {
@@ -124,6 +145,20 @@ def _fingerprints_problem(value: object) -> str | None:
     return None if len(set(value)) == len(value) else "must not list a fingerprint twice"
 
 
+def _caller_roles_problem(value: object) -> str | None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(v, tuple)
+        and len(v) == 2
+        and isinstance(v[0], str)
+        and _CALLER.fullmatch(v[0])
+        and isinstance(v[1], Role)
+        for v in value
+    ):
+        return "must be a tuple of (user name or fingerprint, Role) pairs"
+    callers = [caller for caller, _ in value]
+    return None if len(set(callers)) == len(callers) else "must not list a caller twice"
+
+
 def _combination_problem(config: ProxyConfig) -> str | None:
     """Why the fields, each valid alone, do not make one authentication mode and one upstream identity."""
     basic, certificates = config.htpasswd_file is not None, config.client_ca_file is not None
@@ -133,6 +168,10 @@ def _combination_problem(config: ProxyConfig) -> str | None:
         return "ProxyConfig.allowed_client_fingerprints must list at least one fingerprint with client_ca_file"
     if not certificates and config.allowed_client_fingerprints:
         return "ProxyConfig.allowed_client_fingerprints must be empty without client_ca_file"
+    if not basic:
+        holders = {caller for caller, _ in config.caller_roles}
+        if holders != set(config.allowed_client_fingerprints):
+            return "ProxyConfig.caller_roles must give each of allowed_client_fingerprints a role, and no one else"
     if (config.upstream_client_certificate is None) != (config.upstream_client_key is None):
         missing = "upstream_client_key" if config.upstream_client_key is None else "upstream_client_certificate"
         return f"ProxyConfig.{missing} must be set together with the other upstream client field"
@@ -170,6 +209,7 @@ def _http(config: ProxyConfig) -> list[str]:
             [f"server {config.upstream_host}:{config.upstream_port};", f"keepalive {UPSTREAM_KEEPALIVE};"],
         ),
         *_allow_list(config),
+        *_role_maps(config),
         *_block("server", _server(config)),
     ]
 
@@ -187,7 +227,7 @@ def _log_format(config: ProxyConfig) -> str:
         )
     return (
         f'log_format proxy \'$remote_addr - {user} [$time_local] "$request" $status $body_bytes_sent '
-        f'$request_time "$http_user_agent"{caller}\';'
+        f'$request_time "$http_user_agent"{caller} role={CALLER_ROLE}\';'
     )
 
 
@@ -197,6 +237,39 @@ def _allow_list(config: ProxyConfig) -> list[str]:
     # No certificate -> empty fingerprint -> default 0; the value is only trusted after verification passed.
     entries = ["default 0;", *(f"{fingerprint} 1;" for fingerprint in config.allowed_client_fingerprints)]
     return _block(f"map $ssl_client_fingerprint {CLIENT_ALLOWED}", entries)
+
+
+def _role_maps(config: ProxyConfig) -> list[str]:
+    """The caller's role, the route's, and whether the one may call the other: evaluated in the rewrite phase of
+    the proxying location, before basic auth checks the password (access phase). That is sound: the role is the
+    one of the user whose password is then checked, on the same request; and a request with no user at all (no
+    role yet) passes this check, so basic auth can ask for credentials (401) instead of a bare 403."""
+    basic = config.htpasswd_file is not None
+    caller = "$remote_user" if basic else "$ssl_client_fingerprint"
+    # Regular expressions, not strings: string keys of a map match regardless of case, user names do not.
+    holders = [f'"~^{re.escape(name)}$" {role.value};' for name, role in config.caller_roles]
+    routes = [
+        *(f'"~{flink_routes.web_ui_pattern(f, config.path_prefix)}" viewer;' for f in flink_routes.WEB_UI_FILES),
+        *(
+            f'"~{flink_routes.request_pattern(route, config.path_prefix)}" {route.role.value};'
+            for route in flink_routes.API_ROUTES
+        ),
+    ]
+    permitted = [f'"{holder.value} {needed.value}" 0;' for holder in Role for needed in Role if holder.may_call(needed)]
+    if basic:
+        permitted.append('"~^ " 0;')
+    return [
+        *_block(f"map {caller} {CALLER_ROLE}", ['default "";', *holders]),
+        "# The raw request target: Flink decodes the path twice, so only what the rules list verbatim is admitted.",
+        *_block(f'map "$request_method $request_uri" {ROUTE_ROLE}', ["default admin;", *routes]),
+        *_block(f'map "{CALLER_ROLE} {ROUTE_ROLE}" {ROLE_REFUSED}', ["default 1;", *permitted]),
+        "# A change (cancel is a GET in Flink) must come from the proxy's own pages or a non-browser client: a",
+        "# browser sends cached credentials and cookies along with another site's request.",
+        *_block(
+            f'map "{ROUTE_ROLE} $http_sec_fetch_site" {CROSS_SITE_CHANGE}',
+            ["default 0;", '"~^(operator|admin) (cross-site|same-site)$" 1;'],
+        ),
+    ]
 
 
 def _server(config: ProxyConfig) -> list[str]:
@@ -256,13 +329,38 @@ def _client_checks(config: ProxyConfig) -> list[str]:
     ]
 
 
+def _role_checks(config: ProxyConfig) -> list[str]:
+    """After the client checks, in the location that proxies to Flink."""
+    gate = [f"auth_request {ROLE_GATE};"] if config.htpasswd_file is not None else []
+    return [
+        *_block(f"if ({ROLE_REFUSED})", ["return 403;"]),
+        *_block(f"if ({CROSS_SITE_CHANGE})", ["return 403;"]),
+        *gate,
+    ]
+
+
+def _role_gate(config: ProxyConfig) -> list[str]:
+    """The rewrite-phase check passes a request without a role so that basic auth can ask for credentials; this
+    subrequest, which runs after basic auth admitted the user (auth_request follows auth_basic in the access
+    phase), refuses a user the htpasswd file knows but no role names."""
+    if config.htpasswd_file is None:
+        return []
+    return _block(
+        f"location = {ROLE_GATE}", ["internal;", *_block(f'if ({CALLER_ROLE} = "")', ["return 403;"]), "return 204;"]
+    )
+
+
 def _ui_locations(config: ProxyConfig) -> list[str]:
     prefix, checks = config.path_prefix, _client_checks(config)
     if prefix == "/":
-        return _block("location /", [*checks, *_proxy(config, f"https://{UPSTREAM}")])
+        return [
+            *_block("location /", [*checks, *_role_checks(config), *_proxy(config, f"https://{UPSTREAM}")]),
+            *_role_gate(config),
+        ]
     return [
         *_block(f"location = {prefix.rstrip('/')}", [*checks, f"return 301 {prefix};"]),
-        *_block(f"location {prefix}", [*checks, *_proxy(config, f"https://{UPSTREAM}/")]),
+        *_block(f"location {prefix}", [*checks, *_role_checks(config), *_proxy(config, f"https://{UPSTREAM}/")]),
+        *_role_gate(config),
         *_block(
             "location /",
             [
@@ -284,6 +382,9 @@ def _proxy(config: ProxyConfig, target: str) -> list[str]:
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
         "proxy_set_header X-Forwarded-Host $host;",
+        *(f'proxy_set_header {header} "";' for header in METHOD_OVERRIDE_HEADERS),
+        "# Flink allows every origin; the Web UI needs none but its own.",
+        "proxy_hide_header Access-Control-Allow-Origin;",
         "proxy_request_buffering off;",
         "# One set of proxy_ssl_* per upstream: keepalive connections are shared by every block using it.",
         "proxy_ssl_verify on;",

@@ -82,7 +82,7 @@ class PulumiConfig:
 
 def read_settings(config: ConfigSource) -> StackSettings:
     """Read and validate the whole stack configuration; raise ConfigError listing every problem. Keys that were
-    renamed are still read, each with a deprecation in `StackSettings.deprecations`."""
+    renamed are still read, each with a deprecation in `StackSettings.warnings`."""
     reader = Reader()
     known = set(TOP_LEVEL_KEYS) | set(RENAMED_KEYS)
     for unknown in sorted(config.keys() - known):
@@ -110,7 +110,7 @@ def read_settings(config: ConfigSource) -> StackSettings:
     settings = _build(reader, raw)
     if reader.problems or settings is None:
         raise ConfigError([_through_earlier_key(problem, deprecations) for problem in reader.problems])
-    return dataclasses.replace(settings, deprecations=deprecations)
+    return dataclasses.replace(settings, warnings=(*deprecations, *reader.warnings))
 
 
 RENAMED_KEYS = {

@@ -15,7 +15,7 @@ DEFAULTS: dict[str, object] = {
     "tlsRotation": "initial",
     "deployments": [{"name": "flink", "image": "flink:2.2.1-scala_2.12-java17"}],
     "uiEnabled": True,
-    "uiUsers": [{"name": "admin"}],
+    "uiUsers": [{"name": "admin", "role": "admin"}],
     "uiHashScheme": "ssha",
     "domain": "",
     "uiRouteTermination": "passthrough",

@@ -8,6 +8,7 @@ from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme
 from secure_flink.domain.platform_profile import Platform, PlatformProfile, platform_profile
 from secure_flink.domain.problems import PROJECT, ConfigError, Problem
+from secure_flink.domain.roles import DEFAULT_ROLE, Role
 from secure_flink.domain.tls_policy import IssuancePolicy, TlsProtocol
 
 
@@ -21,6 +22,7 @@ class TlsSettings:
 @dataclass(frozen=True, kw_only=True)
 class UiUser:
     name: str
+    role: Role = DEFAULT_ROLE
     password: str | None = field(default=None, repr=False)
     """Set by the user as secret config, or None: the stack generates one."""
 
@@ -52,8 +54,9 @@ class StackSettings:
     tls: TlsSettings
     deployments: tuple[DeploymentSettings, ...]
     ui: UiSettings
-    deprecations: tuple[Problem, ...] = ()
-    """Keys that still work under an earlier name: say so on every `pulumi up` (`pulumi.log.warn`)."""
+    warnings: tuple[Problem, ...] = ()
+    """What works but should be said differently (keys under an earlier name, users without a role): say so on
+    every `pulumi up` (`pulumi.log.warn`)."""
 
     @property
     def profile(self) -> PlatformProfile:

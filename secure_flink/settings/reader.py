@@ -19,9 +19,14 @@ class Reader:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        """What is read, but better said otherwise: logged on every `pulumi up`, refused never."""
 
     def fail(self, key: str, value: object, reason: str, fix: str) -> None:
         self.problems.append(Problem(key, value, reason, fix))
+
+    def warn(self, key: str, value: object, reason: str, fix: str) -> None:
+        self.warnings.append(Problem(key, value, reason, fix))
 
     def enum(self, key: str, value: object, enum: type[E], fix: str) -> E | None:
         for member in enum:

@@ -8,6 +8,7 @@ from secure_flink.domain import names
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme, free_username, is_username, password_problems, username_problem
 from secure_flink.domain.nginx import body_size_problem
+from secure_flink.domain.roles import DEFAULT_ROLE, Role, role_problem
 from secure_flink.settings.defaults import DEFAULTS
 from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
 from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
@@ -15,7 +16,7 @@ from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
 SECRET_USERS_MARK = "uiUsers (secret)"
 
 
-USER_FIELDS = frozenset({"name", "password"})
+USER_FIELDS = frozenset({"name", "role", "password"})
 
 
 PROXY_IMAGE = str(DEFAULTS["proxyImage"])
@@ -103,8 +104,26 @@ def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, .
         elif name in seen:
             reader.fail(f"{key}.name", name, "is listed twice", set_hint(f"{key}.name", fixed[i]))
         seen.add(name)
-        users.append(UiUser(name=str(name), password=_user_password(reader, key, name, password, secret)))
+        role = _user_role(reader, key, name, item.get("role"))
+        users.append(UiUser(name=str(name), role=role, password=_user_password(reader, key, name, password, secret)))
     return tuple(users)
+
+
+def _user_role(reader: Reader, key: str, name: object, role: object) -> Role:
+    if role is None:
+        reader.warn(
+            f"{key}.role",
+            None,
+            f"is not set, so {name} is a {DEFAULT_ROLE.value}: reads only (before 0.13 every user could do "
+            "everything, including run code)",
+            f"say which: {set_hint(f'{key}.role', DEFAULT_ROLE.value)} (or operator, or admin)",
+        )
+        return DEFAULT_ROLE
+    problem = role_problem(role)
+    if problem is not None:
+        reader.fail(f"{key}.role", role, problem, set_hint(f"{key}.role", DEFAULT_ROLE.value))
+        return DEFAULT_ROLE
+    return Role(role)
 
 
 def _user_password(reader: Reader, key: str, name: object, password: object, secret: bool) -> str | None:

@@ -1,7 +1,8 @@
 """What upgrading a live stack does, on the real engine: a stack made by an earlier secure-flink, then this one.
 
-From the last version before the package (`secure_flink`, with SecureFlinkPlatform at the top): only the
-platform component is added; every resource the stack parented before is found under it by its alias.
+From the last version before the package (`secure_flink`, with SecureFlinkPlatform at the top): the platform
+component is added, and every resource the stack parented before is found under it by its alias; the proxies
+roll once for roles (their nginx.conf changes), nothing else does.
 
 From the version that encoded keystores by hand: it wrote them with its own deterministic PKCS#12 writer;
 this one encodes them with cryptography, once, into state (secure_flink/components/java_stores.py). The
@@ -43,6 +44,11 @@ NEW_STORES = (
     "operator-trust-stores",
     "rest-clients-ci-bot-pkcs12",
 )
+
+
+# Roles (0.13): each proxy's nginx.conf gains the role maps. Its ConfigMap is auto-named, so it is replaced
+# under a new name and the proxy Deployment mounts that: each proxy restarts once; Flink does not.
+PROXY_CONFIGS_FOR_ROLES = {"etl-ui-proxy-config": "replace", "adhoc-ui-proxy-config": "replace"}
 
 
 def earlier_program(target: Path, version: str) -> Path:
@@ -94,6 +100,7 @@ def test_the_upgrade_re_encodes_every_store_once_and_nothing_else(upgraded) -> N
         "secure-flink": "create",
         "etl-ui-proxy-deployment": "update",
         "adhoc-ui-proxy-deployment": "update",
+        **PROXY_CONFIGS_FOR_ROLES,
     }
 
 
@@ -120,21 +127,24 @@ def from_before_the_package(tmp_path_factory: pytest.TempPathFactory, engine_bin
 PLATFORM_URN = "urn:pulumi:dev::secure-flink::secureflink:index:SecureFlinkPlatform::secure-flink"
 
 
-def test_the_upgrade_to_the_package_adds_the_platform_and_renames_a_key_in_a_proxy_annotation(
+def test_the_upgrade_to_the_package_adds_the_platform_and_rolls_each_proxy_once_for_roles(
     from_before_the_package: PulumiProject,
 ) -> None:
     steps = {step["urn"].rsplit("::", 1)[1]: step for step in from_before_the_package.plan_steps()}
     assert {name: step["op"] for name, step in steps.items()} == {
         "secure-flink": "create",
-        # The scanner waiver on each proxy Deployment names the image key, now proxyImage: an annotation of the
-        # Deployment itself, not of its pod template, so no pod restarts.
         "etl-ui-proxy-deployment": "update",
         "adhoc-ui-proxy-deployment": "update",
+        **PROXY_CONFIGS_FOR_ROLES,
     }
+    waiver = 'metadata.annotations["checkov.io/skip1"]'
     for name in ("etl-ui-proxy-deployment", "adhoc-ui-proxy-deployment"):
-        assert list(steps[name]["detailedDiff"]) == ['metadata.annotations["checkov.io/skip1"]'], steps[name][
-            "detailedDiff"
-        ]
+        changed = list(steps[name]["detailedDiff"])
+        # The scanner waiver on each proxy Deployment names the image key, now proxyImage (the Deployment's own
+        # annotation); and the pod template mounts the new nginx.conf ConfigMap: the proxy's pods roll once.
+        assert waiver in changed, changed
+        assert all(key == waiver or key.startswith("spec.template.spec.volumes") for key in changed), changed
+        assert any(key.startswith("spec.template.spec.volumes") for key in changed), changed
 
 
 def test_after_the_upgrade_to_the_package_the_same_material_sits_under_the_platform(

@@ -25,6 +25,7 @@ from secure_flink.domain.nginx import ProxyConfig, nginx_conf
 from tests.conftest import require_tool
 from tests.integration.software.https_upstream import OVERVIEW, RunningUpstream, https_upstream
 from tests.integration.software.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir
+from tests.unit.render.proxy_roles import every_caller_an_admin
 from tests.unit.render.test_nginx_client_cert import CERTIFICATE_ERROR_PAGE, NO_CERTIFICATE_PAGE, UPSTREAM_NAME
 
 CLIENTS = {
@@ -140,7 +141,7 @@ def proxy_config(pki: Pki, workdir: Path, upstream_port: int, **overrides) -> Pr
         temp_dir=str(workdir / "tmp"),
         worker_processes=1,
     )
-    return ProxyConfig(**{**values, **overrides})
+    return ProxyConfig(**every_caller_an_admin({**values, **overrides}, ("admin",)))
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +245,8 @@ def test_certificate_that_fails_verification_gets_400_and_never_reaches_flink(ro
     assert len(upstream.record.requests) == before
     # The access log says why; at the rendered level (warn) the error log does not.
     line = [row for row in access_log_with(root_proxy, f"client={client}").splitlines() if f"client={client}" in row]
-    assert line and line[0].endswith(f'"FAILED:{reason}"')
+    # The role comes last: none, for a caller refused before any role is looked at.
+    assert line and line[0].endswith(f'"FAILED:{reason}" role=')
     assert f"client={client}" not in root_proxy.nginx.error_log() and reason not in root_proxy.nginx.error_log()
 
 
@@ -262,9 +264,11 @@ def test_access_log_names_the_client_by_fingerprint_with_its_verify_result(root_
         get(root_proxy, f"/overview?who={client}", client)
     log = access_log_with(root_proxy, "who=None").splitlines()
     row = {client: next(r for r in log if f"who={client}" in r) for client in ("alice", "bob", "None")}
-    for client in ("alice", "bob"):
-        assert f" - {root_proxy.pki.fingerprints[client]} [" in row[client] and row[client].endswith('"SUCCESS"')
-    assert " - - [" in row["None"] and row["None"].endswith('"NONE"')
+    # bob verifies but is off the allow-list, so no role names him.
+    for client, role in (("alice", "admin"), ("bob", "")):
+        assert f" - {root_proxy.pki.fingerprints[client]} [" in row[client]
+        assert row[client].endswith(f'"SUCCESS" role={role}'), row[client]
+    assert " - - [" in row["None"] and row["None"].endswith('"NONE" role=')
 
 
 @pytest.mark.real

@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 import trustme
 
+from secure_flink.domain import flink_routes
 from secure_flink.domain.htpasswd import HashScheme, htpasswd_file, htpasswd_line
 from secure_flink.domain.nginx import ProxyConfig, nginx_conf
+from secure_flink.domain.roles import Role
 from tests.conftest import require_tool
 from tests.integration.software.https_upstream import INDEX_HTML, OVERVIEW, RunningUpstream, https_upstream
 from tests.integration.software.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir
+from tests.unit.render.proxy_roles import every_caller_an_admin
 from tests.unit.render.test_nginx_conf import MAX_BODY, PASSWORD, UPSTREAM_NAME
 
 
@@ -78,7 +81,9 @@ def proxy_config(workdir: Path, upstream_port: int, **overrides) -> ProxyConfig:
         temp_dir=str(workdir / "tmp"),
         worker_processes=1,
     )
-    return ProxyConfig(**{**values, **overrides})
+    return ProxyConfig(
+        **every_caller_an_admin({**values, **overrides}, tuple(f"user-{scheme.value}" for scheme in HashScheme))
+    )
 
 
 def workdir_for(site: Site, name: str) -> Path:
@@ -353,3 +358,62 @@ def test_clients_get_tls_1_3_and_tls_1_2_only_with_ecdhe(root_proxy):
     rsa_kx.set_ciphers("AES128-GCM-SHA256")
     with pytest.raises(ssl.SSLError), ssl.create_connection((LOOPBACK, root_proxy.port), timeout=20) as raw:
         rsa_kx.wrap_socket(raw, server_hostname=LOOPBACK)
+
+
+ROLE_OF_SCHEME = {HashScheme.SSHA: Role.VIEWER, HashScheme.APR1: Role.OPERATOR, HashScheme.SHA512_CRYPT: Role.ADMIN}
+
+
+@pytest.fixture(scope="module", params=["/", "/etl/"], ids=["root", "prefix"])
+def role_proxy(request, nginx_bin, site, upstream) -> Iterator[Proxy]:
+    roles = tuple((site.users[scheme], role) for scheme, role in ROLE_OF_SCHEME.items())
+    name = "roles-root" if request.param == "/" else "roles-etl"
+    with running_proxy(nginx_bin, site, name, upstream.port, caller_roles=roles, path_prefix=request.param) as proxy:
+        yield proxy
+
+
+def role_corpus(prefix: str) -> list[tuple[str, str]]:
+    """Every listed route (sampled), under /v1 and with another method; the Web UI; Flink's path quirks."""
+    from tests.unit.render.test_roles import JOB, sample_path
+
+    base = prefix.rstrip("/")
+    requests = []
+    for route in flink_routes.API_ROUTES:
+        path = sample_path(route)
+        requests += [(route.method, base + path), (route.method, f"{base}/v1{path}?get=a")]
+        requests.append(("DELETE" if route.method != "DELETE" else "GET", base + path))
+    requests += [("GET", f"{base}/"), ("GET", f"{base}/main.6cd446413e0aff84.js"), ("POST", f"{base}/jars/upload")]
+    requests += [
+        ("GET", f"{base}/jobs/{JOB}/yarn-c%2561ncel"),
+        ("GET", f"{base}/jobs/{JOB}%2Fyarn-cancel"),
+        ("GET", f"{base}/jobs/{JOB}/yarn-cancel%3Fx"),
+        ("DELETE", f"{base}/cl%2575ster"),
+        ("GET", f"{base}/%6Fverview"),
+        ("GET", f"{base}//overview"),
+        ("GET", f"{base}/./overview"),
+        ("GET", f"{base}/overview/../jobs/{JOB}/yarn-cancel"),
+        ("HEAD", f"{base}/overview"),
+    ]
+    return requests
+
+
+def test_nginx_refuses_exactly_what_the_route_rules_say(role_proxy, site):
+    """The nginx maps and `needed_role` are two renderings of one table: for every user and request, nginx says
+    403 exactly when the user's role may not call what the request needs (else the upstream answers)."""
+    prefix = role_proxy.config.path_prefix
+    disagreements = []
+    for scheme, role in ROLE_OF_SCHEME.items():
+        credentials = basic(site.users[scheme])
+        for method, path in role_corpus(prefix):
+            status = request(role_proxy, path, headers=credentials, method=method).status
+            needed = flink_routes.needed_role(method, path, prefix)
+            if (status == 403) == role.may_call(needed):
+                disagreements.append((role.value, method, path, status, needed.value))
+    assert not disagreements, disagreements[:20]
+
+
+def test_a_user_without_a_role_is_refused_everything_after_logging_in(nginx_bin, site, upstream):
+    """Control: with a role for no one, even the overview is refused to a user whose password is right."""
+    roles = ((site.users[HashScheme.APR1], Role.ADMIN),)
+    with running_proxy(nginx_bin, site, "roles-none", upstream.port, caller_roles=roles) as proxy:
+        assert request(proxy, "/overview", headers=basic(site.users[HashScheme.SSHA])).status == 403
+        assert request(proxy, "/overview", headers=basic(site.users[HashScheme.APR1])).status == 200

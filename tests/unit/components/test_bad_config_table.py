@@ -221,10 +221,17 @@ CASES = [
     ),
     (
         "unknown-user-field",
+        {"uiUsers": [{"name": "admin", "group": "root"}]},
+        (),
+        "uiUsers[0].group",
+        "remove it; known fields",
+    ),
+    (
+        "unknown-role",
         {"uiUsers": [{"name": "admin", "role": "root"}]},
         (),
         "uiUsers[0].role",
-        "remove it; known fields",
+        "--path 'uiUsers[0].role' viewer",
     ),
     (
         "unknown-egress-field",

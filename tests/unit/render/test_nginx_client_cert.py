@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from secure_flink.domain.nginx import ProxyConfig, nginx_conf
+from tests.unit.render.proxy_roles import every_caller_an_admin
 
 UPSTREAM_NAME = "etl-rest.flink.svc"
 ALICE = "a1" * 20
@@ -38,7 +39,7 @@ def valid_config(**overrides) -> ProxyConfig:
         allowed_client_fingerprints=(ALICE, BOB),
         max_body_size="256m",
     )
-    return ProxyConfig(**{**values, **overrides})
+    return ProxyConfig(**every_caller_an_admin({**values, **overrides}, ("admin",)))
 
 
 def basic_config(**overrides) -> ProxyConfig:
@@ -136,7 +137,7 @@ def test_client_mode_has_no_basic_auth_and_basic_mode_no_client_certificates():
     )
     assert [w for w in words if any(d.startswith(w) for d in basic)] == list(words[:2])
     assert [w for w in words if any(d.startswith(w) for d in client)] == list(words[2:])
-    assert not any("$client_allowed" in d or d.startswith("if ") for d in basic)
+    assert not any("$client_allowed" in d or "$ssl_client" in d for d in basic)
     assert any("$client_allowed" in d for d in client) and any(d.startswith("if ") for d in client)
 
 

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from secure_flink.domain.nginx import CIPHERS, ProxyConfig, nginx_conf
+from tests.unit.render.proxy_roles import every_caller_an_admin
 
 UPSTREAM_NAME = "etl-rest.flink.svc"
 PASSWORD = "kQ3vN8pX2mR7tY4wZ6bC9dF1gH5jL0sA"
@@ -23,7 +24,7 @@ def valid_config(**overrides) -> ProxyConfig:
         htpasswd_file="/etc/proxy/auth/htpasswd",
         max_body_size="256m",
     )
-    return ProxyConfig(**{**values, **overrides})
+    return ProxyConfig(**every_caller_an_admin({**values, **overrides}, ("admin",)))
 
 
 def block(conf: str, header: str) -> list[str]:

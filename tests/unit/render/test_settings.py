@@ -6,8 +6,10 @@ from typing import Any
 import pytest
 
 from secure_flink.domain.flink_deployment import DeploymentMode, UpgradeMode
+from secure_flink.domain.roles import Role
 from secure_flink.domain.tls_policy import KeyAlgorithm, TlsProtocol
 from secure_flink.settings import ConfigError, MappingConfig, Platform, read_settings
+from secure_flink.settings.defaults import DEFAULTS
 from tests.conftest import stack_values
 
 
@@ -166,7 +168,8 @@ BAD_UI = [
     ("no users", {"uiUsers": []}, "uiUsers"),
     ("user with colon", {"uiUsers": [{"name": "a:b"}]}, "uiUsers[0].name"),
     ("duplicate user", {"uiUsers": [{"name": "admin"}, {"name": "admin"}]}, "uiUsers[1].name"),
-    ("unknown user field", {"uiUsers": [{"name": "admin", "role": "viewer"}]}, "uiUsers[0].role"),
+    ("unknown user field", {"uiUsers": [{"name": "admin", "rol": "viewer"}]}, "uiUsers[0].rol"),
+    ("unknown role", {"uiUsers": [{"name": "admin", "role": "root"}]}, "uiUsers[0].role"),
     ("ingress class", {"ingressClass": "Nginx Public"}, "ingressClass"),
 ]
 
@@ -273,7 +276,7 @@ def test_a_key_under_its_earlier_name_still_works_and_says_how_to_move_it():
     values["uiProxyImage"] = "nginxinc/nginx-unprivileged:1.29.3-alpine"
     settings = read(values)
     assert settings.ui.proxy_image == "nginxinc/nginx-unprivileged:1.29.3-alpine"
-    (deprecation,) = settings.deprecations
+    (deprecation,) = settings.warnings
     assert deprecation.key == "uiProxyImage" and "renamed to proxyImage" in deprecation.reason
     assert deprecation.fix == (
         "pulumi config set proxyImage 'nginxinc/nginx-unprivileged:1.29.3-alpine' && pulumi config rm uiProxyImage"
@@ -281,7 +284,7 @@ def test_a_key_under_its_earlier_name_still_works_and_says_how_to_move_it():
 
 
 def test_without_earlier_keys_there_is_no_deprecation():
-    assert read(stack_values("dev")).deprecations == ()
+    assert read(stack_values("dev")).warnings == ()
 
 
 def test_a_bad_value_under_an_earlier_name_is_fixed_by_removing_that_name_too():
@@ -293,3 +296,18 @@ def test_a_bad_value_under_an_earlier_name_is_fixed_by_removing_that_name_too():
     assert problem.key == "proxyMaxBodySize" and problem.value == "lots"
     assert "uiMaxBodySize's" in problem.reason
     assert problem.fix == "pulumi config set proxyMaxBodySize 256m, then pulumi config rm uiMaxBodySize"
+
+
+def test_a_user_without_a_role_reads_only_and_every_up_says_how_to_choose():
+    values = {**stack_values("dev"), "uiUsers": [{"name": "alice"}, {"name": "bob", "role": "operator"}]}
+    settings = read(values)
+    assert [(u.name, u.role) for u in settings.ui.users] == [("alice", Role.VIEWER), ("bob", Role.OPERATOR)]
+    (warning,) = settings.warnings
+    assert warning.key == "uiUsers[0].role" and "alice is a viewer" in warning.reason
+    assert "pulumi config set --path 'uiUsers[0].role' viewer" in warning.fix
+
+
+def test_the_default_user_is_an_admin_as_every_user_was_before_roles():
+    settings = read({**stack_values("dev"), "uiUsers": DEFAULTS["uiUsers"]})
+    assert [(u.name, u.role) for u in settings.ui.users] == [("admin", Role.ADMIN)]
+    assert settings.warnings == ()
