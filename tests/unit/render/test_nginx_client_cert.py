@@ -101,12 +101,14 @@ def locations(tree: Block) -> list[Block]:
 
 
 def unguarded(conf: str, health_path: str) -> list[str]:
-    """Headers of the locations, health path aside, that do not start with both client checks, in order."""
+    """Headers of the locations a client can reach (health path and `internal` ones aside) that do not start with
+    both client checks, in order."""
     expected = [Block(header, list(body)).shape() for header, body in GUARD]
     return [
         b.header
         for b in locations(parse(conf))
         if b.header != f"location = {health_path}"
+        and "internal;" not in b.items
         and [item.shape() if isinstance(item, Block) else item for item in b.items[:2]] != expected
     ]
 
