@@ -6,6 +6,7 @@ usages from `allowedUses`, SANs, subject/authority key identifiers when asked, R
 """
 
 import base64
+import concurrent.futures
 import datetime
 import functools
 import hashlib
@@ -97,19 +98,42 @@ class RsaKeyRing:
             return self._keys[slot]
 
     def _stored_key(self, bits: int, index: int) -> rsa.RSAPrivateKey:
-        path = self.directory / f"rsa-{bits}" / f"{index}.pem"
+        path = _slot_path(self.directory, bits, index)
         if path.exists():
             key = _load_key(path.read_text())
             if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
                 return key
-        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _NO_ENCRYPTION)
-        # Written aside and renamed, so a process reading the slot never sees half a key.
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(pem)
-        os.replace(partial, path)
-        return key
+        return _make_slot(self.directory, bits, index)
+
+    def fill(self, bits: int, processes: int) -> int:
+        """Makes every slot of `bits` not yet on disk, `processes` at a time (a cold run starts faster than one
+        whose test processes make the keys as they need them, each the same ones). Returns how many it made."""
+        missing = [index for index in range(self.size) if not _slot_path(self.directory, bits, index).exists()]
+        if missing:
+            with concurrent.futures.ProcessPoolExecutor(processes) as pool:
+                list(pool.map(functools.partial(_fill_slot, self.directory, bits), missing))
+        return len(missing)
+
+
+def _slot_path(directory: Path, bits: int, index: int) -> Path:
+    return directory / f"rsa-{bits}" / f"{index}.pem"
+
+
+def _fill_slot(directory: Path, bits: int, index: int) -> None:
+    # In a pool process: the key stays there (keys do not pickle); the file is the result.
+    _make_slot(directory, bits, index)
+
+
+def _make_slot(directory: Path, bits: int, index: int) -> rsa.RSAPrivateKey:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    path = _slot_path(directory, bits, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _NO_ENCRYPTION)
+    # Written aside and renamed, so a process reading the slot never sees half a key.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(pem)
+    os.replace(partial, path)
+    return key
 
 
 RSA_KEYS = RsaKeyRing(size=128, directory=Path(__file__).resolve().parent.parent / ".cache" / "offline-rsa-keys")

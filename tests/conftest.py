@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from offline import tls_provider
 from offline.engine import Engine, RunResult
 from offline.stack_config import load_stack_config
 
@@ -30,6 +31,14 @@ def _stack_values(stack: str) -> dict[str, Any]:
     config = load_stack_config(PROJECT_DIR, stack)
     prefix = f"{PROJECT}:"
     return {k[len(prefix) :]: _decode(v) for k, v in config.values.items() if k.startswith(prefix)}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before the test processes start (in the one that starts them): the offline engine's RSA keys of the size
+    the stacks use, made in parallel once per machine (.cache/offline-rsa-keys/), so no test process waits for them."""
+    if hasattr(session.config, "workerinput"):
+        return
+    tls_provider.RSA_KEYS.fill(3072, processes=os.cpu_count() or 1)
 
 
 def _decode(text: str) -> Any:
