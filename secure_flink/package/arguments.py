@@ -1,14 +1,30 @@
 """How a package component reads its arguments: as the stack config reads its keys, with problems said in a
-program's terms (`FlinkPlatform.rsaBits`, `set rsaBits: 3072`) instead of the CLI's."""
+program's terms (`FlinkPlatform.rsaBits`, `set rsaBits: 3072`) instead of the CLI's; and how it hands maps of
+outputs back."""
 
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
 import pulumi
 
 from secure_flink.domain.problems import PROJECT, Problem
 from secure_flink.settings.defaults import DEFAULTS
+
+
+# `X | None`, not NotRequired: what the SDK's schema inference reads as optional.
+class TlsArguments(TypedDict, total=False):
+    """The stack config's TLS keys, in the package's snake_case: the same meanings, defaults and checks."""
+
+    key_algorithm: str | None
+    rsa_bits: int | None
+    ecdsa_curve: str | None
+    tls_protocol: str | None
+    ca_validity_hours: int | None
+    cert_validity_hours: int | None
+    cert_early_renewal_hours: int | None
+    tls_rotation: str | None
 
 
 def stack_config(component: str, args: Mapping[str, object], keys: Iterable[str] = DEFAULTS) -> dict[str, object]:
@@ -56,3 +72,13 @@ def as_argument(problem: Problem, component: str) -> Problem:
 def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+TLS_KEYS = tuple(camel_case(name) for name in TlsArguments.__annotations__)
+"""The stack config keys of TlsArguments."""
+
+
+def resolved_map(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """One output of the map `outputs` holds, for a component output typed as a map."""
+    # Output.all of no outputs is an empty list, not an empty map.
+    return pulumi.Output.all(**outputs) if outputs else pulumi.Output.from_input({})

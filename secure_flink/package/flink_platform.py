@@ -1,18 +1,18 @@
 """FlinkPlatform: SecureFlinkPlatform for any Pulumi language, configured like a stack."""
 
-from typing import Any, TypedDict
+from typing import Any
 
 import pulumi
 
 from secure_flink.components.secure_flink_platform import SecureFlinkPlatform, SecureFlinkPlatformArgs
-from secure_flink.package.arguments import as_argument, stack_config
+from secure_flink.package.arguments import TlsArguments, as_argument, resolved_map, stack_config
 from secure_flink.settings import ConfigError, MappingConfig, read_settings
 
 TYPE = "secureflink:index:FlinkPlatform"
 
 
 # `X | None`, not NotRequired: what the SDK's schema inference reads as optional.
-class FlinkPlatformArgs(TypedDict, total=False):
+class FlinkPlatformArgs(TlsArguments, total=False):
     """The stack configuration's keys (Pulumi.yaml documents each), in the package's camelCase; all but
     `deployments` optional. They are plain values: the whole configuration is validated before the component
     registers anything."""
@@ -22,17 +22,10 @@ class FlinkPlatformArgs(TypedDict, total=False):
     platform: str | None
     namespace: str | None
     operator_namespace: str | None
-    key_algorithm: str | None
-    rsa_bits: int | None
-    ecdsa_curve: str | None
-    tls_protocol: str | None
-    ca_validity_hours: int | None
-    cert_validity_hours: int | None
-    cert_early_renewal_hours: int | None
-    tls_rotation: str | None
     ui_enabled: bool | None
     ui_users: list[dict[str, Any]] | None
-    """Each `{name}`; a `password` given here is taken as secret, and must be strong."""
+    """Each `{name, role}` (role: viewer, operator or admin); a `password` given here is taken as secret, and must be
+    strong."""
     ui_hash_scheme: str | None
     domain: str | None
     ui_route_termination: str | None
@@ -70,8 +63,8 @@ class FlinkPlatform(pulumi.ComponentResource):
         )
         self.ca_certificate = platform.ca_cert_pem
         self.rest_endpoints = pulumi.Output.from_input(platform.rest_endpoints)
-        self.rest_ca_certificates = _resolved(platform.rest_ca_pems)
-        self.ui_urls = _resolved(platform.ui_urls)
+        self.rest_ca_certificates = resolved_map(platform.rest_ca_pems)
+        self.ui_urls = resolved_map(platform.ui_urls)
         self.register_outputs(
             {
                 "caCertificate": self.ca_certificate,
@@ -80,8 +73,3 @@ class FlinkPlatform(pulumi.ComponentResource):
                 "uiUrls": self.ui_urls,
             }
         )
-
-
-def _resolved(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    # Output.all of no outputs is an empty list, not an empty map.
-    return pulumi.Output.all(**outputs) if outputs else pulumi.Output.from_input({})

@@ -1,48 +1,28 @@
 """FlinkTLS: FlinkInternalTLS for any Pulumi language, for a FlinkDeployment the program writes itself."""
 
-from typing import TypedDict
-
 import pulumi
 
 from secure_flink.components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from secure_flink.domain.flink_conf import RestAuthentication
 from secure_flink.domain.problems import ConfigError, Problem
-from secure_flink.package.arguments import as_argument, camel_case, stack_config
+from secure_flink.package.arguments import TLS_KEYS, TlsArguments, as_argument, resolved_map, stack_config
 from secure_flink.settings.defaults import DEFAULTS
 from secure_flink.settings.model import TlsSettings
 from secure_flink.settings.reader import Reader
 from secure_flink.settings.tls import read_tls
 
 TYPE = "secureflink:index:FlinkTLS"
-TLS_KEYS = (
-    "keyAlgorithm",
-    "rsaBits",
-    "ecdsaCurve",
-    "tlsProtocol",
-    "caValidityHours",
-    "certValidityHours",
-    "certEarlyRenewalHours",
-    "tlsRotation",
-)
 
 
 # `X | None`, not NotRequired: what the SDK's schema inference reads as optional.
-class FlinkTLSArgs(TypedDict, total=False):
-    """One FlinkDeployment's TLS: its name and namespace, the stack config's TLS keys (same names, meanings and
-    defaults as in Pulumi.yaml), and who may call its REST API. Plain values but for the certificates, which may
-    be outputs of other resources: everything else is validated before the component registers anything."""
+class FlinkTLSArgs(TlsArguments, total=False):
+    """One FlinkDeployment's TLS: its name and namespace, the stack config's TLS keys (TlsArguments), and who may
+    call its REST API. Plain values but for the certificates, which may be outputs of other resources: everything
+    else is validated before the component registers anything."""
 
     deployment_name: str
     """The FlinkDeployment's name (its cluster id): it fixes the REST Service's DNS names."""
     namespace: str
-    key_algorithm: str | None
-    rsa_bits: int | None
-    ecdsa_curve: str | None
-    tls_protocol: str | None
-    ca_validity_hours: int | None
-    cert_validity_hours: int | None
-    cert_early_renewal_hours: int | None
-    tls_rotation: str | None
     rest_authentication: str | None
     """`mtls` (the default): Flink requires a client certificate on REST; `tls`: REST is encrypted only."""
     rest_client_identities: list[str] | None
@@ -76,9 +56,9 @@ class FlinkTLS(pulumi.ComponentResource):
         self.flink_configuration = tls.flink_configuration
         self.secret_mounts = tls.secret_mounts
         self.rest_ca_certificate = tls.rest_ca_pem
-        self.rest_client_certificates = _resolved({caller: cert for caller, (cert, _) in identities.items()})
+        self.rest_client_certificates = resolved_map({caller: cert for caller, (cert, _) in identities.items()})
         self.rest_client_private_keys = pulumi.Output.secret(
-            _resolved({caller: key for caller, (_, key) in identities.items()})
+            resolved_map({caller: key for caller, (_, key) in identities.items()})
         )
         self.register_outputs(
             {
@@ -97,12 +77,13 @@ def internal_tls_args(args: FlinkTLSArgs) -> FlinkInternalTLSArgs:
     tls_values = {key: str(value) for key, value in stack_config("FlinkTLS", _tls_only(args), TLS_KEYS).items()}
     reader = Reader()
     tls = read_tls(reader, tls_values)
+    authentication = reader.enum(
+        "restAuthentication",
+        args.get("rest_authentication") or RestAuthentication.MTLS.value,
+        RestAuthentication,
+        "pulumi config set restAuthentication mtls",
+    )
     problems: list[Problem] = list(reader.problems)
-    authentication = args.get("rest_authentication") or RestAuthentication.MTLS.value
-    known = [member.value for member in RestAuthentication]
-    if authentication not in known:
-        reason = f"must be one of {', '.join(known)}"
-        problems.append(Problem("restAuthentication", authentication, reason, "set restAuthentication: mtls"))
     # Checked with the default policy when the TLS keys are wrong, so their problems and these come in one report.
     checked_tls = tls or _default_tls()
     try:
@@ -111,9 +92,7 @@ def internal_tls_args(args: FlinkTLSArgs) -> FlinkInternalTLSArgs:
             namespace=args.get("namespace", ""),
             policy=checked_tls.issuance,
             protocol=checked_tls.protocol,
-            rest_authentication=RestAuthentication(authentication)
-            if authentication in known
-            else RestAuthentication.MTLS,
+            rest_authentication=authentication or RestAuthentication.MTLS,
             rest_client_identities=tuple(args.get("rest_client_identities") or ()),
             rest_caller_ca_pems=tuple(args.get("rest_caller_ca_certificates") or ()),
             rest_allowed_certificates=tuple(args.get("rest_allowed_certificates") or ()),
@@ -126,15 +105,10 @@ def internal_tls_args(args: FlinkTLSArgs) -> FlinkInternalTLSArgs:
 
 
 def _tls_only(args: FlinkTLSArgs) -> dict[str, object]:
-    return {key: value for key, value in args.items() if camel_case(key) in TLS_KEYS}
+    return {key: value for key, value in args.items() if key in TlsArguments.__annotations__}
 
 
 def _default_tls() -> TlsSettings:
     tls = read_tls(Reader(), {key: str(DEFAULTS[key]) for key in TLS_KEYS})
     assert tls is not None, "the defaults are valid TLS settings"
     return tls
-
-
-def _resolved(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    # Output.all of no outputs is an empty list, not an empty map.
-    return pulumi.Output.all(**outputs) if outputs else pulumi.Output.from_input({})
