@@ -8,7 +8,7 @@ from secure_flink.domain import names
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme, free_username, is_username, password_problems, username_problem
 from secure_flink.domain.nginx import body_size_problem
-from secure_flink.domain.roles import DEFAULT_ROLE, Role, role_problem
+from secure_flink.domain.roles import DEFAULT_ROLE, Role
 from secure_flink.settings.defaults import DEFAULTS
 from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
 from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
@@ -119,11 +119,7 @@ def _user_role(reader: Reader, key: str, name: object, role: object) -> Role:
             f"say which: {set_hint(f'{key}.role', DEFAULT_ROLE.value)} (or operator, or admin)",
         )
         return DEFAULT_ROLE
-    problem = role_problem(role)
-    if problem is not None:
-        reader.fail(f"{key}.role", role, problem, set_hint(f"{key}.role", DEFAULT_ROLE.value))
-        return DEFAULT_ROLE
-    return Role(role)
+    return reader.enum(f"{key}.role", role, Role, set_hint(f"{key}.role", DEFAULT_ROLE.value)) or DEFAULT_ROLE
 
 
 def _user_password(reader: Reader, key: str, name: object, password: object, secret: bool) -> str | None:
