@@ -24,6 +24,7 @@ from tests.integration.software.https_upstream import INDEX_HTML, OVERVIEW, Runn
 from tests.integration.software.local_nginx import LOOPBACK, LocalNginx, check_config, free_port, scratch_dir
 from tests.unit.render.proxy_roles import every_caller_an_admin
 from tests.unit.render.test_nginx_conf import MAX_BODY, PASSWORD, UPSTREAM_NAME
+from tests.unit.render.test_roles import JOB, sample_path
 
 
 def write_ca_and_leaf(
@@ -373,8 +374,6 @@ def role_proxy(request, nginx_bin, site, upstream) -> Iterator[Proxy]:
 
 def role_corpus(prefix: str) -> list[tuple[str, str]]:
     """Every listed route (sampled), under /v1 and with another method; the Web UI; Flink's path quirks."""
-    from tests.unit.render.test_roles import JOB, sample_path
-
     base = prefix.rstrip("/")
     requests = []
     for route in flink_routes.API_ROUTES:
