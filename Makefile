@@ -106,7 +106,17 @@ system-deps:
 
 flink: $(FLINK_DIR)/.installed
 
-setup: $(VENV)/.installed system-deps flink $(TOOLS) engine
+# playwright-core, which drives Debian's chromium in the browser tests (tests/browser/drive.mjs), as
+# package-lock.json pins it; --ignore-scripts: no install script runs and no browser is downloaded.
+BROWSER_DIR := tests/browser
+.PHONY: browser
+browser: $(BROWSER_DIR)/node_modules/.installed
+
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed system-deps flink $(TOOLS) engine browser
 
 # Lint, format and types (mypy --strict on the package, pyproject.toml) first: they fail in seconds, before the
 # engine build and the 20-minute suite.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the real-component tests run, from Debian packages, when it is missing:
 # a Java 17 JDK (Flink, keytool, single-file Java checks), nginx (the proxy), wrk (the benchmark),
-# openssl, curl and jq (the seed tutorial's REST checks) and setpriv (to run nginx as an unprivileged user).
+# openssl, curl and jq (the seed tutorial's REST checks), setpriv (to run nginx as an unprivileged user), and
+# chromium with certutil (the browser tests: headless Chromium trusts the test CA through an NSS db).
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,8 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v jq >/dev/null || missing+=(jq)
 command -v setpriv >/dev/null || missing+=(util-linux)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v certutil >/dev/null || missing+=(libnss3-tools)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present: $(java -version 2>&1 | head -1)"

@@ -3,7 +3,6 @@ reads and is refused every change (also through Flink's path quirks), an operato
 runs a jar. Everything is configured from the rendered dev stack only."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,10 @@ import pytest
 from secure_flink.domain import names
 from tests.conftest import StackRunner, require_tool
 from tests.integration.software.https_client import basic_authorization, exchange, jar_upload_form, request_bytes
-from tests.integration.software.local_flink import (
-    LocalFlinkCluster,
-    flink_home,
-    require_flink,
-    rest_ca_file,
-    rest_get,
-)
+from tests.integration.software.local_flink import flink_home, require_flink
 from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
 from tests.integration.software.proxy_from_render import ingress_identity, local_proxy_conf
+from tests.integration.software.session_cluster import SessionCluster, running_session_cluster
 from tests.integration.software.writer_job import writer_job_jar
 
 pytestmark = pytest.mark.real
@@ -33,7 +27,9 @@ USERS = [{"name": "vera", "role": "viewer"}, {"name": "otto", "role": "operator"
 class Site:
     """The proxy as ingress-nginx calls it, and the Flink behind it (asked directly, to see what really happened)."""
 
-    def __init__(self, port: int, ca_file: Path, caller: tuple[Path, Path], passwords: dict[str, str], flink) -> None:
+    def __init__(
+        self, port: int, ca_file: Path, caller: tuple[Path, Path], passwords: dict[str, str], flink: SessionCluster
+    ) -> None:
         self.port, self.ca_file, self.caller, self.passwords, self.flink = port, ca_file, caller, passwords, flink
 
     def call(
@@ -49,15 +45,10 @@ class Site:
         return self.call(user, method, path, **kwargs)[0]
 
     def job_state(self, job: str) -> str:
-        cluster, flink_ca, rest_name = self.flink
-        body = rest_get(cluster.rest_port, f"/jobs/{job}/status", flink_ca, rest_name, identity=cluster.client_identity)
-        return str(json.loads(body)["status"])
+        return self.flink.job_state(job)
 
-    def wait_for_state(self, job: str, state: str, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while self.job_state(job) != state:
-            assert time.monotonic() < deadline, f"job {job} never reached {state}: {self.job_state(job)}"
-            time.sleep(0.5)
+    def wait_for_state(self, job: str, state: str) -> None:
+        self.flink.wait_for_state(job, state)
 
 
 @pytest.fixture(scope="module")
@@ -66,33 +57,17 @@ def site(tmp_path_factory):
     nginx = require_tool("nginx", "roles are enforced by real nginx")
     rendered = StackRunner("dev").up(uiUsers=USERS)
     workdir = tmp_path_factory.mktemp("roles")
-    flink_ca = rest_ca_file(rendered, DEPLOYMENT, workdir)
-    rest_name = names.rest_dns_names(DEPLOYMENT, "flink")[2]
-    cluster = LocalFlinkCluster.from_render(rendered, DEPLOYMENT, workdir)
-    cluster.start("jobmanager", "jm")
-    try:
-        cluster.wait_for_taskmanagers(0, flink_ca, rest_name)
-        cluster.start("taskmanager", "tm")
-        cluster.wait_for_taskmanagers(1, flink_ca, rest_name)
-        with scratch_dir() as root:
-            ca_file = root / "ca.crt"
-            ca_file.write_text(rendered.outputs["caCertificate"])
-            port = free_port()
-            conf = local_proxy_conf(
-                rendered, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=cluster.rest_port
-            )
-            with LocalNginx(nginx, conf, root, port) as server:
-                passwords = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]
-                yield Site(
-                    port,
-                    ca_file,
-                    ingress_identity(rendered, f"{DEPLOYMENT}-ui", root),
-                    passwords,
-                    (cluster, flink_ca, rest_name),
-                )
-                assert "emerg" not in server.error_log()
-    finally:
-        cluster.stop()
+    with running_session_cluster(rendered, DEPLOYMENT, workdir) as flink, scratch_dir() as root:
+        ca_file = root / "ca.crt"
+        ca_file.write_text(rendered.outputs["caCertificate"])
+        port = free_port()
+        conf = local_proxy_conf(
+            rendered, f"{DEPLOYMENT}-ui", root, listen_port=port, upstream_port=flink.cluster.rest_port
+        )
+        with LocalNginx(nginx, conf, root, port) as server:
+            passwords = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]
+            yield Site(port, ca_file, ingress_identity(rendered, f"{DEPLOYMENT}-ui", root), passwords, flink)
+            assert "emerg" not in server.error_log()
 
 
 @pytest.fixture(scope="module")
