@@ -52,6 +52,23 @@ def as_pulumi_config(values: Mapping[str, Any]) -> dict[str, str]:
     return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
 
 
+OIDC = {
+    "secret_keys": ("oidcClientSecret",),
+    "domain": "flink.example.com",
+    "uiAuth": "oidc",
+    "oidcIssuerUrl": "https://login.example.com/realms/flink",
+    "oidcClientId": "flink-ui",
+    "oidcClientSecret": "the-client-secret-the-provider-issued",
+    "oidcGroupRoles": [
+        {"group": "flink-admins", "role": "admin"},
+        {"group": "flink-operators", "role": "operator"},
+        {"group": "flink-viewers", "role": "viewer"},
+    ],
+    "oidcEgress": [{"cidr": "203.0.113.10/32", "ports": [443]}],
+}
+"""Overrides for single sign-on at a provider outside the cluster (`StackRunner(...).up(**OIDC)`)."""
+
+
 class StackRunner:
     """Successive `pulumi up`s of one stack on the offline engine (state carried between runs)."""
 

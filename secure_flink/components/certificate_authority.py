@@ -53,7 +53,9 @@ class CertificateAuthority(pulumi.ComponentResource):
         cert = tls.SelfSignedCert(
             f"{name}-cert",
             private_key_pem=key.private_key_pem,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=args.common_name, organization="secure-flink"),
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=args.common_name, organization=names.SUBJECT_ORGANIZATION
+            ),
             is_ca_certificate=True,
             max_path_length=0,
             set_subject_key_id=True,

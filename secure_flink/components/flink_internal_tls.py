@@ -135,7 +135,9 @@ class FlinkInternalTLS(pulumi.ComponentResource):
         cert = tls.SelfSignedCert(
             f"{name}-internal-cert",
             private_key_pem=key.private_key_pem,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=f"{deployment}-internal", organization="secure-flink"),
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=f"{deployment}-internal", organization=names.SUBJECT_ORGANIZATION
+            ),
             dns_names=names.internal_dns_names(deployment, args.namespace),
             allowed_uses=key_usages(args.policy.key.algorithm, "server_auth", "client_auth"),
             validity_period_hours=args.policy.cert_lifetime.validity_hours,

@@ -1,9 +1,10 @@
 """FlinkRestProxy: the hardened nginx proxy in front of one Flink REST Service, and how it is exposed.
 
-Shared by SecureFlinkUI (basic auth) and RestMTLSIngress on OpenShift (client certificates). Behind an
-ingress-nginx Ingress the proxy also requires the controller's own client certificate, issued here, so that
-nothing but the controller can send it a request; OpenShift's router presents none (a Route has no field for
-one: passthrough forwards the client's TLS, reencrypt opens TLS without a client certificate).
+Shared by SecureFlinkUI (basic auth, or single sign-on through oauth2-proxy) and RestMTLSIngress (client
+certificates; behind ingress-nginx the controller checks them and names the client). Behind an ingress-nginx
+Ingress the proxy also requires the controller's own client certificate, issued here, so that nothing but the
+controller can send it a request; OpenShift's router presents none (a Route has no field for one: passthrough
+forwards the client's TLS, reencrypt opens TLS without a client certificate).
 """
 
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from secure_flink.components.certificate_authority import CertificateAuthority
 from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
 from secure_flink.domain.network_policy import proxy_policy
-from secure_flink.domain.nginx import ProxyConfig, nginx_conf
+from secure_flink.domain.nginx import ProxyConfig, SsoGate, nginx_conf
 from secure_flink.domain.platform_profile import PlatformProfile
 from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import (
@@ -34,6 +35,7 @@ TYPE = "secureflink:index:FlinkRestProxy"
 # "auto" would count the node's CPUs, not the pod's limit; each worker keeps its own upstream pool.
 PROXY_WORKERS = 2
 CLIENT_CA_FILE = "client-ca.crt"
+SSO_CA_FILE = "sso-ca.crt"
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,42 @@ class BasicAuth:
     """Each user of the htpasswd file, by name, and their role."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class SsoAuth:
+    """Users sign in at an identity provider through oauth2-proxy (a SingleSignOn), and hold their groups' roles."""
+
+    host: str
+    """oauth2-proxy's Service name, which its certificate (from the proxy's issuer) carries."""
+    port: int
+    labels: Mapping[str, str]
+    """oauth2-proxy's pod labels: the proxy's NetworkPolicy lets it connect there."""
+    group_roles: tuple[tuple[str, Role], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientCertificateAuth:
-    client_ca_pem: pulumi.Input[str]
-    fingerprints: pulumi.Input[Sequence[str]]
-    """SHA-1 fingerprints of the certificates currently allowed: a removed client's still-valid certificate gets 403."""
+    """REST clients holding certificates of one CA, each with a role. Where the proxy sees the client's certificate
+    (a passthrough Route) it admits the exact certificates; behind ingress-nginx, which checks the certificate and
+    its CN and then names the subject, it takes the controller's word for who called."""
+
+    ca_pem: pulumi.Input[str]
+    fingerprints: pulumi.Input[Mapping[str, str]]
+    """Client -> SHA-1 fingerprint of its current certificate: a removed client's still-valid certificate gets 403."""
+    common_names: Mapping[str, pulumi.Input[str]]
+    """Client -> CN of its current certificate (unique per issuance, so a removed client's CN is never re-listed)."""
+    roles: Mapping[str, Role]
+    """Client -> its role; every client has one."""
+
+    def __post_init__(self) -> None:
+        checks = ArgumentChecks(self)
+        if set(self.roles) != set(self.common_names):
+            checks.check(
+                "roles",
+                dict(self.roles),
+                "must give each client of common_names a role",
+                "roles={'ci-bot': Role.ADMIN}",
+            )
+        checks.raise_any()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,13 +132,16 @@ class FlinkRestProxyArgs:
     role: str
     """`ui-proxy` or `api-proxy`: labels, and the NetworkPolicy that admits the proxy to Flink."""
     service_name: str
-    auth: BasicAuth | ClientCertificateAuth
+    auth: BasicAuth | ClientCertificateAuth | SsoAuth
     issuer: CertificateAuthority
     """Signs the proxy's server certificate (and on Kubernetes the ingress controller's client certificate)."""
     endpoint: PublicEndpoint
     profile: PlatformProfile
     """The exposure, the UID policy and who forwards outside traffic to the proxy."""
     options: ProxyOptions
+    exposure_aliases: Sequence[pulumi.Input[pulumi.Alias]] = ()
+    """Earlier identities of the Ingress or Route, which has a fixed name: without them an upgrade that moved it
+    would create the new one before deleting the old, and fail on the name."""
 
 
 class FlinkRestProxy(pulumi.ComponentResource):
@@ -153,7 +189,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
                 )
             )
         )
-        k8s.apps.v1.Deployment(
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={**metadata, "annotations": scanner_waivers(args.options.image, args.profile.assign_uid)},
             spec=workload,
@@ -172,13 +208,14 @@ class FlinkRestProxy(pulumi.ComponentResource):
                 deployment=upstream.deployment_name,
                 proxy_labels=proxy_labels(upstream.deployment_name, args.role),
                 callers=args.profile.proxy_callers,
+                also_to=[(args.auth.labels, args.auth.port)] if isinstance(args.auth, SsoAuth) else [],
             ),
             opts=child,
         )
         if ingress_caller is None:
             self.url = self._route(name, args, metadata, child)
         else:
-            self.url = self._ingress(name, args, tls_secret, ingress_caller, metadata, child)
+            self.url = self._ingress(name, args, tls_secret, ingress_caller, metadata, child, deployment)
         self.register_outputs({"url": self.url})
 
     @staticmethod
@@ -269,22 +306,23 @@ class FlinkRestProxy(pulumi.ComponentResource):
         ingress_caller: "IngressCaller",
         metadata: Mapping[str, object],
         child: pulumi.ResourceOptions,
+        deployment: k8s.apps.v1.Deployment,
     ) -> pulumi.Output[str]:
-        endpoint = args.endpoint
+        endpoint, namespace = args.endpoint, args.upstream.namespace
+        proxy_hop = ingress_caller.secret_name.apply(
+            lambda secret: exposure.ingress_annotations(
+                namespace=namespace,
+                service=args.service_name,
+                identity_secret=secret,
+                max_body_size=args.options.max_body_size,
+            )
+        )
+        annotations = pulumi.Output.all(proxy_hop, _client_check(name, args, metadata, child)).apply(
+            lambda parts: {**parts[0], **parts[1]}
+        )
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata={
-                **metadata,
-                "name": args.service_name,
-                "annotations": ingress_caller.secret_name.apply(
-                    lambda secret: exposure.ingress_annotations(
-                        namespace=args.upstream.namespace,
-                        service=args.service_name,
-                        identity_secret=secret,
-                        max_body_size=args.options.max_body_size,
-                    )
-                ),
-            },
+            metadata={**metadata, "name": args.service_name, "annotations": annotations},
             spec=tls_secret.metadata.name.apply(
                 lambda secret: exposure.ingress_spec(
                     service=args.service_name,
@@ -294,11 +332,37 @@ class FlinkRestProxy(pulumi.ComponentResource):
                     tls_secret=secret,
                 )
             ),
-            opts=child,
+            # After the proxy is ready: an Ingress that moves to it from another backend (an upgrade) would send
+            # requests to a proxy still starting.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(aliases=list(args.exposure_aliases), depends_on=[deployment])
+            ),
         )
         if endpoint.host:
             return pulumi.Output.from_input(f"https://{endpoint.host}{endpoint.path_prefix}")
         return ingress.status.apply(lambda status: f"https://{_ingress_address(status)}{endpoint.path_prefix}")
+
+
+def _client_check(
+    name: str, args: FlinkRestProxyArgs, metadata: Mapping[str, object], child: pulumi.ResourceOptions
+) -> pulumi.Output[dict[str, str]]:
+    """With client certificates, the controller checks them (a Secret with their CA, `ca.crt`, and the CNs it
+    admits) and names the caller to the proxy; with basic auth, nothing."""
+    auth = args.auth
+    if not isinstance(auth, ClientCertificateAuth):
+        return pulumi.Output.from_input({})
+    client_ca = k8s.core.v1.Secret(
+        f"{name}-client-ca",
+        metadata=metadata,
+        type="Opaque",
+        data=pulumi.Output.from_input(auth.ca_pem).apply(lambda pem: {"ca.crt": tls_material.b64(pem)}),
+        opts=child,
+    )
+    return pulumi.Output.all(client_ca.metadata.name, pulumi.Output.all(*auth.common_names.values())).apply(
+        lambda v: exposure.client_certificate_annotations(
+            namespace=args.upstream.namespace, client_ca_secret=v[0], common_names=list(v[1])
+        )
+    )
 
 
 def _ingress_address(status: object) -> str:
@@ -318,31 +382,71 @@ class IngressCaller:
 
 def _config_files(args: FlinkRestProxyArgs, ingress_caller: IngressCaller | None) -> pulumi.Output[dict[str, str]]:
     """nginx.conf and the CAs it names; all public (the htpasswd and the TLS key are Secrets)."""
-    if isinstance(args.auth, ClientCertificateAuth):
-        callers = pulumi.Output.all(args.auth.client_ca_pem, pulumi.Output.from_input(args.auth.fingerprints))
-    elif ingress_caller is not None:
-        callers = pulumi.Output.all(
-            args.issuer.cert_pem, ingress_caller.certificate_pem.apply(lambda pem: [tls_material.sha1_fingerprint(pem)])
-        )
-    else:
-        callers = pulumi.Output.all(None, [])
-    return pulumi.Output.all(args.upstream.rest_ca_pem, callers).apply(
-        lambda v: _render_config(args, v[0], v[1][0], tuple(v[1][1]))
+    callers = _callers(args.auth, ingress_caller, args.issuer.cert_pem)
+    return pulumi.Output.all(args.upstream.rest_ca_pem, callers, args.issuer.cert_pem).apply(
+        lambda v: _render_config(args, v[0], v[1], v[2])
     )
 
 
-def _caller_roles(
-    auth: BasicAuth | ClientCertificateAuth, fingerprints: tuple[str, ...]
-) -> tuple[tuple[str, Role], ...]:
-    if isinstance(auth, BasicAuth):
-        return auth.roles
-    # REST clients do not have roles yet (restClients[].role is the next step): each keeps an admin's, as before.
-    return tuple((fingerprint, Role.ADMIN) for fingerprint in sorted(fingerprints))
+@dataclass(frozen=True)
+class Callers:
+    """Who may connect (the CA and the exact certificates) and who holds which role, resolved."""
+
+    client_ca: str | None
+    fingerprints: tuple[str, ...]
+    roles: tuple[tuple[str, Role], ...]
+    named_by_gateway: bool = False
 
 
-def _render_config(
-    args: FlinkRestProxyArgs, flink_ca: str, client_ca: str | None, fingerprints: tuple[str, ...]
-) -> dict[str, str]:
+def _callers(
+    auth: BasicAuth | ClientCertificateAuth | SsoAuth,
+    ingress_caller: IngressCaller | None,
+    issuer_pem: pulumi.Input[str],
+) -> pulumi.Output[Callers]:
+    gateway = (
+        None
+        if ingress_caller is None
+        else ingress_caller.certificate_pem.apply(lambda pem: (tls_material.sha1_fingerprint(pem),))
+    )
+    if not isinstance(auth, ClientCertificateAuth):
+        # Users (basic auth, or signed in): roles by user name, or by group (SsoGate).
+        roles = auth.roles if isinstance(auth, BasicAuth) else ()
+        if gateway is None:
+            return pulumi.Output.from_input(Callers(None, (), roles))
+        return pulumi.Output.all(issuer_pem, gateway).apply(lambda v: Callers(v[0], v[1], roles))
+    if gateway is None:
+        # The client's own TLS reaches the proxy: each exact certificate, and its role.
+        return pulumi.Output.all(auth.ca_pem, pulumi.Output.from_input(auth.fingerprints)).apply(
+            lambda v: Callers(
+                v[0],
+                tuple(sorted(v[1].values())),
+                tuple(sorted((v[1][client], role) for client, role in auth.roles.items())),
+            )
+        )
+    subjects = pulumi.Output.all(**auth.common_names)
+    return pulumi.Output.all(issuer_pem, gateway, subjects).apply(
+        lambda v: Callers(
+            v[0],
+            v[1],
+            tuple(sorted((names.subject_dn(v[2][client]), role) for client, role in auth.roles.items())),
+            named_by_gateway=True,
+        )
+    )
+
+
+def _sso_gate(auth: BasicAuth | ClientCertificateAuth | SsoAuth, path_prefix: str) -> SsoGate | None:
+    if not isinstance(auth, SsoAuth):
+        return None
+    return SsoGate(
+        host=auth.host,
+        port=auth.port,
+        trusted_ca=f"{names.PROXY_CONFIG_MOUNT}/{SSO_CA_FILE}",
+        proxy_prefix=f"{path_prefix}oauth2",
+        group_roles=auth.group_roles,
+    )
+
+
+def _render_config(args: FlinkRestProxyArgs, flink_ca: str, callers: Callers, issuer_ca: str) -> dict[str, str]:
     upstream = names.rest_service_host(args.upstream.deployment_name, args.upstream.namespace)
     config = ProxyConfig(
         listen_port=names.PROXY_PORT,
@@ -353,9 +457,11 @@ def _render_config(
         upstream_server_name=upstream,
         upstream_trusted_ca=f"{names.PROXY_CONFIG_MOUNT}/{names.UPSTREAM_CA_FILE}",
         htpasswd_file=f"{names.PROXY_AUTH_MOUNT}/{names.HTPASSWD_FILE}" if isinstance(args.auth, BasicAuth) else None,
-        client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if client_ca else None,
-        allowed_client_fingerprints=tuple(sorted(fingerprints)),
-        caller_roles=_caller_roles(args.auth, fingerprints),
+        client_ca_file=f"{names.PROXY_CONFIG_MOUNT}/{CLIENT_CA_FILE}" if callers.client_ca else None,
+        allowed_client_fingerprints=tuple(sorted(callers.fingerprints)),
+        callers_named_by_gateway=callers.named_by_gateway,
+        caller_roles=callers.roles,
+        sso=_sso_gate(args.auth, args.endpoint.path_prefix),
         max_body_size=args.options.max_body_size,
         path_prefix=args.endpoint.path_prefix,
         health_path=names.HEALTH_PATH,
@@ -365,6 +471,8 @@ def _render_config(
         upstream_client_key=f"{names.PROXY_UPSTREAM_MOUNT}/tls.key" if args.upstream.identity else None,
     )
     files = {names.NGINX_CONF_FILE: nginx_conf(config), names.UPSTREAM_CA_FILE: flink_ca}
-    if client_ca:
-        files[CLIENT_CA_FILE] = client_ca
+    if callers.client_ca:
+        files[CLIENT_CA_FILE] = callers.client_ca
+    if isinstance(args.auth, SsoAuth):
+        files[SSO_CA_FILE] = issuer_ca
     return files

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from secure_flink.domain import tls_material
+from secure_flink.domain import names, tls_material
 from secure_flink.domain.tls_policy import CertificateLifetime, IssuancePolicy, KeyAlgorithm
 
 IssuedCertificate = tuple[tls.PrivateKey, tls.LocallySignedCert]
@@ -48,7 +48,7 @@ def signed_certificate(
     request = tls.CertRequest(
         f"{name}-csr",
         private_key_pem=key.private_key_pem,
-        subject=tls.CertRequestSubjectArgs(common_name=common_name, organization="secure-flink"),
+        subject=tls.CertRequestSubjectArgs(common_name=common_name, organization=names.SUBJECT_ORGANIZATION),
         dns_names=dns_names,
         opts=opts,
     )

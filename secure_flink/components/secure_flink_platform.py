@@ -7,17 +7,19 @@ import pulumi
 from secure_flink.components.certificate_authority import CertificateAuthority, CertificateAuthorityArgs
 from secure_flink.components.flink_internal_tls import FlinkInternalTLS, FlinkInternalTLSArgs
 from secure_flink.components.flink_operator_trust import FlinkOperatorTrust, FlinkOperatorTrustArgs
-from secure_flink.components.flink_rest_proxy import FlinkUpstream
+from secure_flink.components.flink_rest_proxy import ClientCertificateAuth, FlinkUpstream
 from secure_flink.components.network_baseline import NetworkBaseline, NetworkBaselineArgs
 from secure_flink.components.rest_client_certificates import RestClientCertificates, RestClientCertificatesArgs
-from secure_flink.components.rest_mtls_ingress import ClientAllowList, RestMTLSIngress, RestMTLSIngressArgs
+from secure_flink.components.rest_mtls_ingress import RestMTLSIngress, RestMTLSIngressArgs
 from secure_flink.components.secure_flink_deployment import SecureFlinkDeployment, SecureFlinkDeploymentArgs
 from secure_flink.components.secure_flink_ui import ProxyUser, SecureFlinkUI, SecureFlinkUIArgs
+from secure_flink.components.single_sign_on import SignOn
 from secure_flink.domain import names
 from secure_flink.domain.platform_profile import RestCaller
 from secure_flink.domain.proxy_workload import ProxyOptions
 from secure_flink.domain.rest_access import curl_commands
 from secure_flink.settings import DeploymentSettings, StackSettings
+from secure_flink.settings.model import OidcSettings
 
 TYPE = "secureflink:index:SecureFlinkPlatform"
 
@@ -103,7 +105,9 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             return None
         return RestClientCertificates(
             "rest-clients",
-            RestClientCertificatesArgs(clients=self._settings.rest_clients, policy=self._settings.tls.issuance),
+            RestClientCertificatesArgs(
+                clients=tuple(client.name for client in self._settings.rest_clients), policy=self._settings.tls.issuance
+            ),
             opts=self._child,
         )
 
@@ -143,7 +147,6 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
                 secret_mounts=[flink_tls.secret_mounts],
                 operator_namespace=settings.operator_namespace,
                 rest_client_labels=self._profile.rest_caller_labels(deployment.name),
-                rest_client_namespaces=self._profile.rest_caller_namespaces,
                 api_server_cidrs=settings.api_server_cidrs,
                 assign_uid=self._profile.assign_uid,
             ),
@@ -180,12 +183,12 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
                 upstream=upstream,
                 host=names.rest_api_host(deployment.name, domain),
                 issuer=self._issuer,
-                clients=ClientAllowList(
+                clients=ClientCertificateAuth(
                     ca_pem=clients.ca_cert_pem,
-                    common_names=list(clients.common_names.values()),
-                    fingerprints=clients.fingerprints.apply(lambda f: sorted(f.values())),
+                    fingerprints=clients.fingerprints,
+                    common_names=clients.common_names,
+                    roles={client.name: client.role for client in self._settings.rest_clients},
                 ),
-                protocol=self._settings.tls.protocol,
                 profile=self._profile,
                 options=self._proxy_options,
             ),
@@ -194,17 +197,19 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
 
     def _ui(self, deployment: DeploymentSettings, upstream: FlinkUpstream) -> SecureFlinkUI:
         ui = self._settings.ui
+        sign_on = None if ui.oidc is None else _sign_on(ui.oidc)
         return SecureFlinkUI(
             f"{deployment.name}-ui",
             SecureFlinkUIArgs(
                 upstream=upstream,
                 issuer=self._issuer,
-                users=[ProxyUser(name=u.name, role=u.role, password=u.password) for u in ui.users],
+                users=[] if sign_on else [ProxyUser(name=u.name, role=u.role, password=u.password) for u in ui.users],
                 hash_scheme=ui.hash_scheme,
                 host=names.ui_host(deployment.name, ui.domain),
                 route_termination=ui.route_termination,
                 profile=self._profile,
                 options=self._proxy_options,
+                sign_on=sign_on,
             ),
             opts=self._child,
         )
@@ -218,7 +223,7 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             "restCaCertificates": self.rest_ca_pems,
         }
         if self._rest_urls:
-            first_client = settings.rest_clients[0]
+            first_client = settings.rest_clients[0].name
             outputs["restUrls"] = self._rest_urls
             outputs["restCurl"] = {
                 name: url.apply(lambda u: curl_commands(u, first_client)) for name, url in self._rest_urls.items()
@@ -229,6 +234,17 @@ class SecureFlinkPlatform(pulumi.ComponentResource):
             outputs["restClients"] = self._rest_clients.bundles
         if settings.ui.enabled:
             outputs["uiUrls"] = self.ui_urls
-            outputs["uiUsers"] = [user.name for user in settings.ui.users]
+            outputs["uiUsers"] = [] if settings.ui.oidc else [user.name for user in settings.ui.users]
             outputs["uiGeneratedPasswords"] = pulumi.Output.secret(self._generated_passwords)
         return outputs
+
+
+def _sign_on(oidc: OidcSettings) -> SignOn:
+    return SignOn(
+        login=oidc.login,
+        client_secret=pulumi.Output.secret(oidc.client_secret),
+        group_roles=oidc.group_roles,
+        provider_ca=oidc.provider_ca,
+        egress=oidc.egress,
+        image=oidc.image,
+    )

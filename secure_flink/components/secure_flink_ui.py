@@ -14,7 +14,9 @@ from secure_flink.components.flink_rest_proxy import (
     FlinkRestProxyArgs,
     FlinkUpstream,
     PublicEndpoint,
+    SsoAuth,
 )
+from secure_flink.components.single_sign_on import SignOn, SingleSignOn, SingleSignOnArgs
 from secure_flink.domain import exposure, names
 from secure_flink.domain.htpasswd import (
     SALT_LENGTH,
@@ -58,10 +60,18 @@ class SecureFlinkUIArgs:
     route_termination: exposure.Termination
     profile: PlatformProfile
     options: ProxyOptions
+    sign_on: SignOn | None = None
+    """Single sign-on at an OIDC provider instead of basic auth (then `users` is empty, and `host` is required:
+    the provider sends browsers back to it)."""
 
     def __post_init__(self) -> None:
         checks = ArgumentChecks(self)
-        if not self.users:
+        if self.sign_on is not None:
+            if self.users:
+                checks.check("users", [u.name for u in self.users], "must be empty with sign_on", "users=[]")
+            if self.host is None:
+                checks.check("host", None, "is required with sign_on", "host='etl.flink.example.com'")
+        elif not self.users:
             checks.check("users", [], "must name at least one user", "users=[ProxyUser(name='admin')]")
         user_names = [user.name for user in self.users]
         fixed = names.unique_names(user_names, valid=is_username, free=free_username)
@@ -82,7 +92,8 @@ class SecureFlinkUIArgs:
 class SecureFlinkUI(pulumi.ComponentResource):
     """Creates, for one FlinkDeployment: per-user salts and generated passwords, the htpasswd, and a
     FlinkRestProxy in basic-auth mode (certificate, Secrets, nginx ConfigMap, hardened Deployment,
-    Service on 8443, Route or Ingress) serving the Web UI and the REST API.
+    Service on 8443, Route or Ingress) serving the Web UI and the REST API. With `sign_on`: a SingleSignOn
+    (oauth2-proxy) and the FlinkRestProxy in sign-on mode instead.
     """
 
     url: pulumi.Output[str]
@@ -102,10 +113,7 @@ class SecureFlinkUI(pulumi.ComponentResource):
                 upstream=args.upstream,
                 role=UI_PROXY,
                 service_name=names.ui_service(args.upstream.deployment_name),
-                auth=BasicAuth(
-                    htpasswd=self._htpasswd(name, args, passwords, child),
-                    roles=tuple((user.name, user.role) for user in args.users),
-                ),
+                auth=self._auth(name, args, passwords, child),
                 issuer=args.issuer,
                 endpoint=PublicEndpoint(
                     host=args.host,
@@ -125,6 +133,30 @@ class SecureFlinkUI(pulumi.ComponentResource):
             cast(pulumi.Output[dict[str, str]], pulumi.Output.from_input(generated))
         )
         self.register_outputs({"url": self.url, "generated_passwords": self.generated_passwords})
+
+    @classmethod
+    def _auth(
+        cls, name: str, args: SecureFlinkUIArgs, passwords: dict[str, pulumi.Output[str]], child: pulumi.ResourceOptions
+    ) -> BasicAuth | SsoAuth:
+        if args.sign_on is None:
+            return BasicAuth(
+                htpasswd=cls._htpasswd(name, args, passwords, child),
+                roles=tuple((user.name, user.role) for user in args.users),
+            )
+        upstream = args.upstream
+        sso = SingleSignOn(
+            f"{name}-sso",
+            SingleSignOnArgs(
+                deployment_name=upstream.deployment_name,
+                namespace=upstream.namespace,
+                ui_url=f"https://{args.host}{names.ui_path_prefix(upstream.deployment_name, args.host)}",
+                sign_on=args.sign_on,
+                issuer=args.issuer,
+                profile=args.profile,
+            ),
+            opts=child,
+        )
+        return SsoAuth(host=sso.host, port=sso.port, labels=sso.labels, group_roles=args.sign_on.group_roles)
 
     @staticmethod
     def _passwords(name: str, args: SecureFlinkUIArgs, child: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:

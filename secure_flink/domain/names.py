@@ -247,10 +247,20 @@ def flink_jobmanager_labels(deployment: str) -> dict[str, str]:
     return {"app": deployment, "component": "jobmanager"}
 
 
+SUBJECT_ORGANIZATION = "secure-flink"
+"""The O of every certificate the stack issues."""
+
+
 def client_common_name(client: str, issuance: str) -> str:
     """CN of a REST client certificate. The per-issuance id makes a re-added name a new identity, so an
     allow-list by CN (ingress-nginx `auth-tls-match-cn`) never accepts the certificate of a removed client."""
     return f"{client}.{issuance}"
+
+
+def subject_dn(common_name: str) -> str:
+    """The subject of a certificate the stack issued, as nginx prints it (`$ssl_client_s_dn`, RFC 2253: the last
+    RDN, the CN, first) and ingress-nginx forwards it (`ssl-client-subject-dn`)."""
+    return f"CN={common_name},O={SUBJECT_ORGANIZATION}"
 
 
 def rest_api_service(deployment: str) -> str:

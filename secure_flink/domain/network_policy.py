@@ -117,12 +117,20 @@ def jobmanager_ingress_policy(
 
 
 def proxy_policy(
-    *, deployment: str, proxy_labels: Mapping[str, str], callers: Sequence[Mapping[str, object]]
+    *,
+    deployment: str,
+    proxy_labels: Mapping[str, str],
+    callers: Sequence[Mapping[str, object]],
+    also_to: Sequence[tuple[Mapping[str, str], int]] = (),
 ) -> dict[str, object]:
-    """A proxy: HTTPS in from the callers only; out to its own JobManager's REST port only."""
+    """A proxy: HTTPS in from the callers only; out to its own JobManager's REST port, and to the pods (by labels)
+    and ports of `also_to` (its sign-on service), only."""
     return {
         "podSelector": {"matchLabels": dict(proxy_labels)},
         "policyTypes": [INGRESS, EGRESS],
         "ingress": [{"from": [dict(caller) for caller in callers], "ports": _tcp(names.PROXY_PORT)}],
-        "egress": [{"to": [_pods(names.flink_jobmanager_labels(deployment))], "ports": _tcp(names.REST_PORT)}],
+        "egress": [
+            {"to": [_pods(names.flink_jobmanager_labels(deployment))], "ports": _tcp(names.REST_PORT)},
+            *({"to": [_pods(labels)], "ports": _tcp(port)} for labels, port in also_to),
+        ],
     }

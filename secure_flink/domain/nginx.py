@@ -24,6 +24,7 @@ REST API that itself requires mTLS.
 
 import re
 from dataclasses import dataclass, fields
+from urllib.parse import quote
 
 from secure_flink.domain import flink_routes
 from secure_flink.domain.roles import Role
@@ -46,8 +47,12 @@ _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 _PREFIX = re.compile(r"/|/[a-z0-9-]+/")
 _URI_PATH = re.compile(r"(/[a-z0-9._-]+)+")
 _FINGERPRINT = re.compile(r"[0-9a-f]{40}")
-# User names (htpasswd's rule) and fingerprints: nothing that could end a map entry or a regular expression.
-_CALLER = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+# User names (htpasswd's rule), fingerprints and subject DNs: nothing that could end a map entry.
+_CALLER = re.compile(r"[A-Za-z0-9._@=,-]{1,128}")
+_SSO_PREFIX = re.compile(r"(/[a-z0-9-]+)?/oauth2")
+# IdP group names: no quote, backslash, comma (oauth2-proxy's list separator) or space at either end.
+_GROUP = re.compile(r"[^\s\",\\;{}$]+(?: [^\s\",\\;{}$]+)*")
+_FILE = "must be an absolute file path of [A-Za-z0-9._@+=,-] segments"
 _OPTIONAL_PATHS = ("htpasswd_file", "client_ca_file", "upstream_client_certificate", "upstream_client_key")
 # Set by the client-certificate allow-list map; 1 only for a listed fingerprint.
 CLIENT_ALLOWED = "$client_allowed"
@@ -57,8 +62,50 @@ ROUTE_ROLE = "$route_role"
 ROLE_REFUSED = "$role_refused"
 CROSS_SITE_CHANGE = "$cross_site_change"
 ROLE_GATE = "/_secure_flink_role_gate"
+SSO_GATE = "/_secure_flink_sso_gate"
+SSO_UPSTREAM = "oauth2_proxy"
+SSO_USER = "$sso_user"
+SSO_GROUPS = "$sso_allowed_groups"
+SIGN_IN = "@sso_sign_in"
+NO_GROUP = "-no-group-holds-this-role-"
+SECURITY_HEADERS = (
+    'add_header Strict-Transport-Security "max-age=63072000" always;',
+    "add_header X-Content-Type-Options nosniff always;",
+)
 # Headers some frameworks read as the method; Flink reads none, and neither shall anything behind it.
 METHOD_OVERRIDE_HEADERS = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SsoGate:
+    """Single sign-on through oauth2-proxy (secure_flink/domain/oauth2_proxy.py): its HTTPS endpoint, which the proxy
+    verifies, and which IdP groups hold which role. Every request to Flink is an auth_request to it, with the groups
+    whose role may call the request's route as `allowed_groups`: 401 (no session) sends the browser to sign in, 403
+    (none of the groups) is the answer."""
+
+    host: str
+    """DNS name of oauth2-proxy's Service, also the name its certificate must carry."""
+    port: int
+    trusted_ca: str
+    """Path of the CA PEM that signed oauth2-proxy's certificate."""
+    proxy_prefix: str
+    """Where oauth2-proxy's endpoints are, `<path_prefix>oauth2` (its `--proxy-prefix`)."""
+    group_roles: tuple[tuple[str, Role], ...]
+    """Each IdP group that holds a role, and the role; at least one."""
+
+    def __post_init__(self) -> None:
+        problems = {
+            "host": None if isinstance(self.host, str) and _DNS_NAME.fullmatch(self.host) else "must be a DNS name",
+            "port": None if type(self.port) is int and 1 <= self.port <= 65535 else "must be from 1 to 65535",
+            "trusted_ca": None if isinstance(self.trusted_ca, str) and _PATH.fullmatch(self.trusted_ca) else _FILE,
+            "proxy_prefix": None
+            if isinstance(self.proxy_prefix, str) and _SSO_PREFIX.fullmatch(self.proxy_prefix)
+            else 'must be "/oauth2" or "/<name>/oauth2"',
+            "group_roles": _group_roles_problem(self.group_roles),
+        }
+        for name, problem in problems.items():
+            if problem is not None:
+                raise ValueError(f"SsoGate.{name} {problem}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,13 +131,22 @@ class ProxyConfig:
     allowed_client_fingerprints: tuple[str, ...] = ()
     """Client-certificate mode: the admitted certificates, as `$ssl_client_fingerprint` prints them (SHA-1 of the
     DER, 40 lower-case hex digits, no colons); at least one, none twice. Must be empty in basic-auth mode."""
+    callers_named_by_gateway: bool = False
+    """Behind ingress-nginx that checks the REST clients' certificates itself (`auth-tls-*`): the allowed client
+    certificates are then the controller's own, and the caller is the subject DN the controller forwards in the
+    `ssl-client-subject-dn` header, trusted because only the controller can connect. caller_roles name subject
+    DNs (`CN=...,O=...`)."""
+    sso: SsoGate | None = None
+    """Single sign-on instead of basic auth or client certificates (the ingress controller's certificate may still
+    be required, as with basic auth)."""
     upstream_client_certificate: str | None = None
     """Path of the PEM chain the proxy presents to Flink when Flink's REST API requires client certificates;
     set together with `upstream_client_key`. Independent of the client authentication mode."""
     upstream_client_key: str | None = None
     caller_roles: tuple[tuple[str, Role], ...]
-    """Who holds which role (secure_flink/domain/roles.py): with htpasswd_file the users, by name; with client
-    certificates alone the allowed fingerprints, each exactly once. Every request to Flink is checked against the
+    """Who holds which role (secure_flink/domain/roles.py): with htpasswd_file the users, by name; with
+    callers_named_by_gateway the clients' subject DNs; with client certificates alone the allowed fingerprints,
+    each exactly once. Every request to Flink is checked against the
     role its route needs (secure_flink/domain/flink_routes.py); a caller without a role may call nothing."""
     max_body_size: str
     """Largest request body, nginx size syntax ("256m"); jar uploads need more than nginx's 1m default."""
@@ -121,6 +177,10 @@ def _problem(name: str, value: object) -> str | None:
         return None if ok else "must be an integer from 1 to 65535"
     if name == "worker_processes":
         return None if value is None or (type(value) is int and value >= 1) else "must be None or an integer >= 1"
+    if name == "sso":
+        return None if value is None or isinstance(value, SsoGate) else "must be None or an SsoGate"
+    if name == "callers_named_by_gateway":
+        return None if type(value) is bool else "must be True or False"
     if name == "allowed_client_fingerprints":
         return _fingerprints_problem(value)
     if name == "caller_roles":
@@ -136,6 +196,18 @@ def _problem(name: str, value: object) -> str | None:
     }
     pattern, reason = rules.get(name, (_PATH, "must be an absolute file path of [A-Za-z0-9._@+=,-] segments"))
     return None if isinstance(value, str) and pattern.fullmatch(value) else reason
+
+
+def _group_roles_problem(value: object) -> str | None:
+    if not isinstance(value, tuple) or not value:
+        return "must be a non-empty tuple of (group, Role) pairs"
+    for pair in value:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Role)):
+            return "must be a non-empty tuple of (group, Role) pairs"
+        if not (isinstance(pair[0], str) and _GROUP.fullmatch(pair[0])):
+            return f"{pair[0]!r} is not a group name nginx and oauth2-proxy can carry (no quote, comma, $, ; or brace)"
+    groups = [group for group, _ in value]
+    return None if len(set(groups)) == len(groups) else "must not list a group twice"
 
 
 def _fingerprints_problem(value: object) -> str | None:
@@ -154,7 +226,7 @@ def _caller_roles_problem(value: object) -> str | None:
         and isinstance(v[1], Role)
         for v in value
     ):
-        return "must be a tuple of (user name or fingerprint, Role) pairs"
+        return "must be a tuple of (user name, subject DN or fingerprint, Role) pairs"
     callers = [caller for caller, _ in value]
     return None if len(set(callers)) == len(callers) else "must not list a caller twice"
 
@@ -162,13 +234,19 @@ def _caller_roles_problem(value: object) -> str | None:
 def _combination_problem(config: ProxyConfig) -> str | None:
     """Why the fields, each valid alone, do not make one authentication mode and one upstream identity."""
     basic, certificates = config.htpasswd_file is not None, config.client_ca_file is not None
+    if config.sso is not None:
+        if basic or config.callers_named_by_gateway or config.caller_roles:
+            return "ProxyConfig.sso takes no htpasswd_file, no callers_named_by_gateway and no caller_roles"
+        basic = True  # who the user is comes from the sign-on, as from basic auth
     if not basic and not certificates:
         return "ProxyConfig.htpasswd_file or ProxyConfig.client_ca_file must be set: neither is set"
     if certificates and not config.allowed_client_fingerprints:
         return "ProxyConfig.allowed_client_fingerprints must list at least one fingerprint with client_ca_file"
     if not certificates and config.allowed_client_fingerprints:
         return "ProxyConfig.allowed_client_fingerprints must be empty without client_ca_file"
-    if not basic:
+    if config.callers_named_by_gateway and (basic or not certificates):
+        return "ProxyConfig.callers_named_by_gateway needs client_ca_file (the gateway's) and no htpasswd_file"
+    if not basic and not config.callers_named_by_gateway:
         holders = {caller for caller, _ in config.caller_roles}
         if holders != set(config.allowed_client_fingerprints):
             return "ProxyConfig.caller_roles must give each of allowed_client_fingerprints a role, and no one else"
@@ -208,6 +286,7 @@ def _http(config: ProxyConfig) -> list[str]:
             f"upstream {UPSTREAM}",
             [f"server {config.upstream_host}:{config.upstream_port};", f"keepalive {UPSTREAM_KEEPALIVE};"],
         ),
+        *_sso_upstream(config.sso),
         *_allow_list(config),
         *_role_maps(config),
         *_block("server", _server(config)),
@@ -215,14 +294,15 @@ def _http(config: ProxyConfig) -> list[str]:
 
 
 def _log_format(config: ProxyConfig) -> str:
-    # The fingerprint is who called (what the allow-list names); the verify result is why a 400 was sent,
-    # which the error log only says at level info. With basic auth the user is named too.
-    user = "$remote_user" if config.htpasswd_file is not None else "$ssl_client_fingerprint"
+    # Who called: the user, the subject the gateway names, or the fingerprint (what the allow-list names); the
+    # verify result is why a 400 was sent, which the error log only says at level info. Behind a gateway or with
+    # basic auth, the certificate (the gateway's) is named too.
+    user = _caller(config)
     caller = ""
     if config.client_ca_file is not None:
         caller = (
             ' "$ssl_client_verify"'
-            if config.htpasswd_file is None
+            if user == "$ssl_client_fingerprint"
             else ' "$ssl_client_fingerprint" "$ssl_client_verify"'
         )
     return (
@@ -239,13 +319,22 @@ def _allow_list(config: ProxyConfig) -> list[str]:
     return _block(f"map $ssl_client_fingerprint {CLIENT_ALLOWED}", entries)
 
 
+def _caller(config: ProxyConfig) -> str:
+    """The variable that names who calls: the basic-auth user, the gateway's word, or the certificate."""
+    if config.htpasswd_file is not None:
+        return "$remote_user"
+    if config.sso is not None:
+        return SSO_USER
+    return "$http_ssl_client_subject_dn" if config.callers_named_by_gateway else "$ssl_client_fingerprint"
+
+
 def _role_maps(config: ProxyConfig) -> list[str]:
     """The caller's role, the route's, and whether the one may call the other: evaluated in the rewrite phase of
     the proxying location, before basic auth checks the password (access phase). That is sound: the role is the
     one of the user whose password is then checked, on the same request; and a request with no user at all (no
     role yet) passes this check, so basic auth can ask for credentials (401) instead of a bare 403."""
     basic = config.htpasswd_file is not None
-    caller = "$remote_user" if basic else "$ssl_client_fingerprint"
+    caller = _caller(config)
     # Regular expressions, not strings: string keys of a map match regardless of case, user names do not.
     holders = [f'"~^{re.escape(name)}$" {role.value};' for name, role in config.caller_roles]
     routes = [
@@ -258,11 +347,18 @@ def _role_maps(config: ProxyConfig) -> list[str]:
     permitted = [f'"{holder.value} {needed.value}" 0;' for holder in Role for needed in Role if holder.may_call(needed)]
     if basic:
         permitted.append('"~^ " 0;')
+    callers = (
+        _sso_groups(config.sso)
+        if config.sso is not None
+        else [
+            *_block(f"map {caller} {CALLER_ROLE}", ['default "";', *holders]),
+            *_block(f'map "{CALLER_ROLE} {ROUTE_ROLE}" {ROLE_REFUSED}', ["default 1;", *permitted]),
+        ]
+    )
     return [
-        *_block(f"map {caller} {CALLER_ROLE}", ['default "";', *holders]),
         "# The raw request target: Flink decodes the path twice, so only what the rules list verbatim is admitted.",
         *_block(f'map "$request_method $request_uri" {ROUTE_ROLE}', ["default admin;", *routes]),
-        *_block(f'map "{CALLER_ROLE} {ROUTE_ROLE}" {ROLE_REFUSED}', ["default 1;", *permitted]),
+        *callers,
         "# A change (cancel is a GET in Flink) must come from the proxy's own pages or a non-browser client: a",
         "# browser sends cached credentials and cookies along with another site's request.",
         *_block(
@@ -270,6 +366,25 @@ def _role_maps(config: ProxyConfig) -> list[str]:
             ["default 0;", '"~^(operator|admin) (cross-site|same-site)$" 1;'],
         ),
     ]
+
+
+def _sso_groups(sso: SsoGate) -> list[str]:
+    """The IdP groups whose role may call the route: what oauth2-proxy's auth endpoint is asked to require."""
+    # Percent-encoded: oauth2-proxy decodes the query, then splits the list at commas.
+    allowed = {
+        needed: ",".join(sorted(quote(group, safe="/") for group, role in sso.group_roles if role.may_call(needed)))
+        for needed in Role
+    }
+    entries = [f'{needed.value} "{groups}";' for needed, groups in allowed.items() if groups]
+    # A role no group holds: oauth2-proxy would read an empty list as "any group"; a name no IdP gives refuses all.
+    entries += [f'{needed.value} "{NO_GROUP}";' for needed, groups in allowed.items() if not groups]
+    return _block(f"map {ROUTE_ROLE} {SSO_GROUPS}", [f'default "{allowed[Role.ADMIN] or NO_GROUP}";', *entries])
+
+
+def _sso_upstream(sso: SsoGate | None) -> list[str]:
+    if sso is None:
+        return []
+    return _block(f"upstream {SSO_UPSTREAM}", [f"server {sso.host}:{sso.port};", "keepalive 8;"])
 
 
 def _server(config: ProxyConfig) -> list[str]:
@@ -285,8 +400,7 @@ def _server(config: ProxyConfig) -> list[str]:
         "ssl_session_cache shared:TLS:10m;",
         "ssl_session_timeout 1d;",
         "ssl_session_tickets off;",
-        'add_header Strict-Transport-Security "max-age=63072000" always;',
-        "add_header X-Content-Type-Options nosniff always;",
+        *SECURITY_HEADERS,
         "# Redirects carry a path only: behind a Route the public port is not the listen port.",
         "absolute_redirect off;",
         f"client_max_body_size {config.max_body_size};",
@@ -331,6 +445,8 @@ def _client_checks(config: ProxyConfig) -> list[str]:
 
 def _role_checks(config: ProxyConfig) -> list[str]:
     """After the client checks, in the location that proxies to Flink."""
+    if config.sso is not None:
+        return _sso_checks()
     gate = [f"auth_request {ROLE_GATE};"] if config.htpasswd_file is not None else []
     return [
         *_block(f"if ({ROLE_REFUSED})", ["return 403;"]),
@@ -339,10 +455,67 @@ def _role_checks(config: ProxyConfig) -> list[str]:
     ]
 
 
+def _sso_checks() -> list[str]:
+    return [
+        *_block(f"if ({CROSS_SITE_CHANGE})", ["return 403;"]),
+        "# oauth2-proxy decides: 401 without a session (sign in), 403 for a user in none of the route's groups.",
+        f"auth_request {SSO_GATE};",
+        f"auth_request_set {SSO_USER} $upstream_http_x_auth_request_email;",
+        "auth_request_set $sso_cookie $upstream_http_set_cookie;",
+        f"error_page 401 = {SIGN_IN};",
+        "# A session oauth2-proxy renewed comes back as a new cookie. A location's add_header replaces the server's,",
+        "# so those are repeated.",
+        "add_header Set-Cookie $sso_cookie;",
+        *SECURITY_HEADERS,
+    ]
+
+
+def _sso_locations(config: ProxyConfig, sso: SsoGate) -> list[str]:
+    """The gate (internal), oauth2-proxy's own endpoints (sign-in, callback, sign-out), and where a browser
+    without a session is sent."""
+    gate = [
+        "internal;",
+        f"proxy_pass https://{SSO_UPSTREAM}{sso.proxy_prefix}/auth?allowed_groups={SSO_GROUPS};",
+        "proxy_pass_request_body off;",
+        'proxy_set_header Content-Length "";',
+        *_sso_proxy(sso),
+    ]
+    endpoints = [*_client_checks(config), f"proxy_pass https://{SSO_UPSTREAM};", *_sso_proxy(sso)]
+    return [
+        *_block(f"location = {SSO_GATE}", gate),
+        *_block(f"location {sso.proxy_prefix}/", endpoints),
+        *_block(
+            f"location = {sso.proxy_prefix}/callback",
+            ["# Its URL carries the authorization code and state.", "access_log off;", *endpoints],
+        ),
+        *_block(f"location {SIGN_IN}", [f"return 302 {sso.proxy_prefix}/start?rd=$request_uri;"]),
+    ]
+
+
+def _sso_proxy(sso: SsoGate) -> list[str]:
+    return [
+        "proxy_http_version 1.1;",
+        'proxy_set_header Connection "";',
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Forwarded-Host $host;",
+        "proxy_set_header X-Forwarded-Uri $request_uri;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_ssl_verify on;",
+        f"proxy_ssl_trusted_certificate {sso.trusted_ca};",
+        f"proxy_ssl_name {sso.host};",
+        "proxy_ssl_server_name on;",
+        "proxy_ssl_session_reuse on;",
+        "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+    ]
+
+
 def _role_gate(config: ProxyConfig) -> list[str]:
     """The rewrite-phase check passes a request without a role so that basic auth can ask for credentials; this
     subrequest, which runs after basic auth admitted the user (auth_request follows auth_basic in the access
-    phase), refuses a user the htpasswd file knows but no role names."""
+    phase), refuses a user the htpasswd file knows but no role names. With single sign-on, oauth2-proxy's."""
+    if config.sso is not None:
+        return _sso_locations(config, config.sso)
     if config.htpasswd_file is None:
         return []
     return _block(
@@ -385,6 +558,11 @@ def _proxy(config: ProxyConfig, target: str) -> list[str]:
         *(f'proxy_set_header {header} "";' for header in METHOD_OVERRIDE_HEADERS),
         "# Flink allows every origin; the Web UI needs none but its own.",
         "proxy_hide_header Access-Control-Allow-Origin;",
+        *(
+            ["# The session cookie is oauth2-proxy's: Flink needs none.", 'proxy_set_header Cookie "";']
+            if config.sso
+            else []
+        ),
         "proxy_request_buffering off;",
         "# One set of proxy_ssl_* per upstream: keepalive connections are shared by every block using it.",
         "proxy_ssl_verify on;",

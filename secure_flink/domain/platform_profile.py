@@ -16,9 +16,11 @@ from .proxy_workload import proxy_labels
 UI_PROXY = "ui-proxy"
 """The UI proxy's role label, and its identity among Flink's REST callers."""
 API_PROXY = "api-proxy"
-"""The REST API proxy's (OpenShift), likewise."""
-INGRESS_CONTROLLER = "ingress"
-"""ingress-nginx's identity among Flink's REST callers (Kubernetes: it calls Flink for the REST clients)."""
+"""The REST API proxy's, likewise (on OpenShift; see API_PROXY_IDENTITY_ON_KUBERNETES)."""
+API_PROXY_IDENTITY_ON_KUBERNETES = "ingress"
+"""The REST API proxy's identity among Flink's REST callers on Kubernetes: the name its certificate was issued
+under when ingress-nginx called Flink itself (before 0.13). A new name would issue a new certificate, change
+Flink's REST truststore, and restart every cluster under REST mTLS."""
 
 
 class Platform(str, Enum):
@@ -28,12 +30,11 @@ class Platform(str, Enum):
 
 @dataclass(frozen=True, kw_only=True)
 class RestCaller:
-    """A caller of Flink's REST API besides the operator: the identity it is issued under REST mTLS, and where
-    its requests come from (a proxy of the stack's, by role; or a controller's namespace)."""
+    """A caller of Flink's REST API besides the operator: one of the stack's proxies, the identity it is issued
+    under REST mTLS, and its role label (what Flink's NetworkPolicy admits)."""
 
     identity: str
-    proxy_role: str | None = None
-    namespace: str | None = None
+    proxy_role: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,12 +63,7 @@ class PlatformProfile:
 
     def rest_caller_labels(self, deployment: str) -> list[dict[str, str]]:
         """Pod labels of the callers that are the stack's own proxies of `deployment`."""
-        return [proxy_labels(deployment, c.proxy_role) for c in self.rest_callers if c.proxy_role is not None]
-
-    @property
-    def rest_caller_namespaces(self) -> list[str]:
-        """Namespaces whose pods call the REST port (an ingress controller)."""
-        return [caller.namespace for caller in self.rest_callers if caller.namespace is not None]
+        return [proxy_labels(deployment, caller.proxy_role) for caller in self.rest_callers]
 
 
 def platform_profile(
@@ -77,12 +73,9 @@ def platform_profile(
     exposure = Exposure.ROUTE if openshift else Exposure.INGRESS
     api_caller = None
     if rest_clients:
-        # OpenShift's router cannot check client certificates per Route, so the stack's own proxy calls Flink.
-        api_caller = (
-            RestCaller(identity=API_PROXY, proxy_role=API_PROXY)
-            if openshift
-            else RestCaller(identity=INGRESS_CONTROLLER, namespace=ingress_controller_namespace)
-        )
+        # The stack's own proxy calls Flink for the REST clients: it checks each one's role.
+        identity = API_PROXY if openshift else API_PROXY_IDENTITY_ON_KUBERNETES
+        api_caller = RestCaller(identity=identity, proxy_role=API_PROXY)
     ui_caller = RestCaller(identity=UI_PROXY, proxy_role=UI_PROXY) if ui_enabled else None
     return PlatformProfile(
         platform=platform,

@@ -32,9 +32,29 @@ class FlinkPlatformArgs(TlsArguments, total=False):
     ingress_class: str | None
     proxy_max_body_size: str | None
     proxy_image: str | None
+    ui_auth: str | None
+    """`basic` (uiUsers) or `oidc` (single sign-on; the oidc* properties)."""
+    oidc_issuer_url: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None
+    """Taken as secret."""
+    oidc_group_roles: list[dict[str, Any]] | None
+    """Each `{group, role}`."""
+    oidc_email_domains: list[str] | None
+    oidc_groups_claim: str | None
+    oidc_scopes: list[str] | None
+    oidc_ca_certificate: str | None
+    oidc_egress: list[dict[str, Any]] | None
+    """Where the identity provider is, `[{cidr, ports}]`."""
+    oauth2_proxy_image: str | None
     rest_clients: list[dict[str, Any]] | None
+    """Each `{name, role}` (role: viewer, operator or admin, at the REST API's proxy)."""
     ingress_controller_namespace: str | None
     api_server_cidrs: list[str] | None
+
+
+SECRET_ARGUMENTS = ("uiUsers", "oidcClientSecret")
+"""Taken as secret config: they may hold passwords and the OIDC client secret."""
 
 
 class FlinkPlatform(pulumi.ComponentResource):
@@ -52,7 +72,8 @@ class FlinkPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FlinkPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         try:
-            settings = read_settings(MappingConfig(stack_config("FlinkPlatform", args), secret_keys=("uiUsers",)))
+            config = MappingConfig(stack_config("FlinkPlatform", args), secret_keys=SECRET_ARGUMENTS)
+            settings = read_settings(config)
         except ConfigError as error:
             raise ConfigError(
                 [as_argument(p, "FlinkPlatform") for p in error.problems], "FlinkPlatform arguments"

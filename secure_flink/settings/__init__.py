@@ -32,6 +32,7 @@ from secure_flink.settings.model import (
 )
 from secure_flink.settings.network import API_SERVER_HINT, read_api_server_cidrs
 from secure_flink.settings.reader import Reader, closest_name, read_namespace
+from secure_flink.settings.sso import SECRET_CLIENT_SECRET_MARK
 from secure_flink.settings.tls import read_tls
 from secure_flink.settings.ui import SECRET_USERS_MARK, read_ui
 
@@ -96,6 +97,7 @@ def read_settings(config: ConfigSource) -> StackSettings:
         )
     raw: dict[str, Any] = {key: config.get(key) for key in TOP_LEVEL_KEYS}
     raw[SECRET_USERS_MARK] = config.is_secret("uiUsers")
+    raw[SECRET_CLIENT_SECRET_MARK] = config.is_secret("oidcClientSecret")
     for key, value in raw.items():
         if value is None:
             reader.fail(

@@ -8,10 +8,12 @@ from secure_flink.domain import names
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.htpasswd import HashScheme, free_username, is_username, password_problems, username_problem
 from secure_flink.domain.nginx import body_size_problem
-from secure_flink.domain.roles import DEFAULT_ROLE, Role
+from secure_flink.domain.roles import DEFAULT_ROLE
 from secure_flink.settings.defaults import DEFAULTS
-from secure_flink.settings.model import DeploymentSettings, Platform, UiSettings, UiUser
+from secure_flink.settings.model import DeploymentSettings, Platform, UiAuth, UiSettings, UiUser
 from secure_flink.settings.reader import Reader, read_image, read_list, set_hint
+from secure_flink.settings.roles import read_role
+from secure_flink.settings.sso import read_ui_auth
 
 SECRET_USERS_MARK = "uiUsers (secret)"
 
@@ -56,6 +58,7 @@ def read_ui(
     if body_problem is not None:
         reader.fail("proxyMaxBodySize", body, body_problem, "pulumi config set proxyMaxBodySize 256m")
     image = read_image(reader, "proxyImage", raw["proxyImage"], PROXY_IMAGE)
+    auth, oidc = read_ui_auth(reader, raw, domain) if enabled == "true" else (UiAuth.BASIC, None)
     if len(reader.problems) > before or users is None or scheme is None or termination is None or image is None:
         return None
     return UiSettings(
@@ -67,6 +70,8 @@ def read_ui(
         ingress_class=ingress_class,
         max_body_size=body,
         proxy_image=image,
+        auth=auth,
+        oidc=oidc,
     )
 
 
@@ -104,22 +109,11 @@ def _ui_users(reader: Reader, text: str | None, secret: bool) -> tuple[UiUser, .
         elif name in seen:
             reader.fail(f"{key}.name", name, "is listed twice", set_hint(f"{key}.name", fixed[i]))
         seen.add(name)
-        role = _user_role(reader, key, name, item.get("role"))
+        role = read_role(
+            reader, key, name, item.get("role"), before="every user could do everything", suggested=DEFAULT_ROLE
+        )
         users.append(UiUser(name=str(name), role=role, password=_user_password(reader, key, name, password, secret)))
     return tuple(users)
-
-
-def _user_role(reader: Reader, key: str, name: object, role: object) -> Role:
-    if role is None:
-        reader.warn(
-            f"{key}.role",
-            None,
-            f"is not set, so {name} is a {DEFAULT_ROLE.value}: reads only (before 0.13 every user could do "
-            "everything, including run code)",
-            f"say which: {set_hint(f'{key}.role', DEFAULT_ROLE.value)} (or operator, or admin)",
-        )
-        return DEFAULT_ROLE
-    return reader.enum(f"{key}.role", role, Role, set_hint(f"{key}.role", DEFAULT_ROLE.value)) or DEFAULT_ROLE
 
 
 def _user_password(reader: Reader, key: str, name: object, password: object, secret: bool) -> str | None:

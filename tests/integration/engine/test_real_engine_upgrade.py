@@ -2,7 +2,8 @@
 
 From the last version before the package (`secure_flink`, with SecureFlinkPlatform at the top): the platform
 component is added, and every resource the stack parented before is found under it by its alias; the proxies
-roll once for roles (their nginx.conf changes), nothing else does.
+roll once for roles (their nginx.conf changes), and the REST API's Ingress gets a role-checking proxy of its own
+between it and Flink; no Flink cluster restarts.
 
 From the version that encoded keystores by hand: it wrote them with its own deterministic PKCS#12 writer;
 this one encodes them with cryptography, once, into state (secure_flink/components/java_stores.py). The
@@ -49,6 +50,23 @@ NEW_STORES = (
 # Roles (0.13): each proxy's nginx.conf gains the role maps. Its ConfigMap is auto-named, so it is replaced
 # under a new name and the proxy Deployment mounts that: each proxy restarts once; Flink does not.
 PROXY_CONFIGS_FOR_ROLES = {"etl-ui-proxy-config": "replace", "adhoc-ui-proxy-config": "replace"}
+# REST clients' roles (0.13): on Kubernetes the REST API's Ingress now leads to a proxy of the stack's, which checks
+# each client's role, instead of straight to Flink. The proxy is created; the Ingress stays the same resource (by
+# its alias) and is pointed at the proxy; the Ingress's old certificate and Secrets go; each JobManager's
+# NetworkPolicy admits the proxy instead of the controller. The proxy presents the certificate the controller held,
+# so Flink's REST truststore stays as it is, and no cluster restarts.
+API_PROXY_RESOURCES = (
+    *("", "-client-ca", "-config", "-deployment", "-network-policy", "-service", "-upstream-identity"),
+    *("-tls", "-tls-cert", "-tls-csr", "-tls-key"),
+    *("-ingress-identity", "-ingress-client-cert", "-ingress-client-csr", "-ingress-client-key"),
+)
+RETIRED_INGRESS_RESOURCES = ("-client-ca", "-upstream-ca", "-tls", "-tls-cert", "-tls-csr", "-tls-key")
+REST_API_PROXIES_FOR_ROLES = {
+    **{f"{name}-api-proxy{part}": "create" for name in ("etl", "adhoc") for part in API_PROXY_RESOURCES},
+    **{f"{name}-api{part}": "delete" for name in ("etl", "adhoc") for part in RETIRED_INGRESS_RESOURCES},
+    **{f"{name}-api-proxy-ingress": "update" for name in ("etl", "adhoc")},
+    **{f"{name}-jobmanager": "update" for name in ("etl", "adhoc")},
+}
 
 
 def earlier_program(target: Path, version: str) -> Path:
@@ -81,6 +99,18 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory, engine_bin: Path) -> Iter
     yield project, plan
 
 
+def assert_same_material_besides_the_rest_api_proxies(before: dict[str, dict], after: dict[str, dict]) -> None:
+    """Every key, certificate and password that stays is unchanged; the REST Ingress's own certificate goes and the
+    REST API proxies' come (REST_API_PROXIES_FOR_ROLES), nothing else."""
+    created = {name for name, op in REST_API_PROXIES_FOR_ROLES.items() if op == "create"}
+    deleted = {name for name, op in REST_API_PROXIES_FOR_ROLES.items() if op == "delete"}
+    assert before and set(after) - set(before) <= created and set(before) - set(after) <= deleted
+    assert {name: after[name] for name in set(before) & set(after)} == {
+        name: before[name] for name in set(before) & set(after)
+    }
+    assert set(after) - set(before), "control: the proxies' material is new"
+
+
 def generated_material(project: PulumiProject) -> dict[str, dict]:
     """Every key, certificate and password in the state, by resource name: their outputs."""
     resources = project.export(show_secrets=True)["deployment"]["resources"]
@@ -101,6 +131,7 @@ def test_the_upgrade_re_encodes_every_store_once_and_nothing_else(upgraded) -> N
         "etl-ui-proxy-deployment": "update",
         "adhoc-ui-proxy-deployment": "update",
         **PROXY_CONFIGS_FOR_ROLES,
+        **REST_API_PROXIES_FOR_ROLES,
     }
 
 
@@ -108,7 +139,7 @@ def test_after_the_upgrade_keys_and_passwords_are_the_same_and_a_second_up_chang
     project, _ = upgraded
     before = generated_material(project)
     project.up()
-    assert before and generated_material(project) == before
+    assert_same_material_besides_the_rest_api_proxies(before, generated_material(project))
     project.preview("--expect-no-changes")
 
 
@@ -127,7 +158,7 @@ def from_before_the_package(tmp_path_factory: pytest.TempPathFactory, engine_bin
 PLATFORM_URN = "urn:pulumi:dev::secure-flink::secureflink:index:SecureFlinkPlatform::secure-flink"
 
 
-def test_the_upgrade_to_the_package_adds_the_platform_and_rolls_each_proxy_once_for_roles(
+def test_the_upgrade_to_the_package_adds_the_platform_and_the_role_proxies_and_restarts_no_flink_cluster(
     from_before_the_package: PulumiProject,
 ) -> None:
     steps = {step["urn"].rsplit("::", 1)[1]: step for step in from_before_the_package.plan_steps()}
@@ -136,6 +167,7 @@ def test_the_upgrade_to_the_package_adds_the_platform_and_rolls_each_proxy_once_
         "etl-ui-proxy-deployment": "update",
         "adhoc-ui-proxy-deployment": "update",
         **PROXY_CONFIGS_FOR_ROLES,
+        **REST_API_PROXIES_FOR_ROLES,
     }
     waiver = 'metadata.annotations["checkov.io/skip1"]'
     for name in ("etl-ui-proxy-deployment", "adhoc-ui-proxy-deployment"):
@@ -153,7 +185,7 @@ def test_after_the_upgrade_to_the_package_the_same_material_sits_under_the_platf
     project = from_before_the_package
     before = generated_material(project)
     project.up()
-    assert before and generated_material(project) == before
+    assert_same_material_besides_the_rest_api_proxies(before, generated_material(project))
     preview = project.preview("--expect-no-changes").stdout
     # The stack still sets uiDomain, which this version calls domain: it works, and says how to move it.
     assert "secure-flink:uiDomain" in preview and "renamed to domain" in preview

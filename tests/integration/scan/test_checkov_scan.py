@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from offline.render import write_render
-from tests.conftest import PROJECT_DIR, StackRunner, require_tool
+from tests.conftest import OIDC, PROJECT_DIR, StackRunner, require_tool
 
 pytestmark = pytest.mark.real
 
@@ -30,6 +30,7 @@ VARIANTS = {
     "ocp": ("ocp", {}),
     "dev-rest-clients": ("dev", {"domain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
     "ocp-rest-clients": ("ocp", {"restClients": [{"name": "ci-bot"}]}),
+    "dev-oidc": ("dev", OIDC),
 }
 
 

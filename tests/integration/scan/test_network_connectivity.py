@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from offline.render import manifest
-from tests.conftest import PROJECT_DIR, StackRunner, require_tool
+from tests.conftest import OIDC, PROJECT_DIR, StackRunner, require_tool
 
 pytestmark = pytest.mark.real
 
@@ -62,6 +62,7 @@ VARIANTS = {
     "ocp": ("ocp", {}),
     "dev-rest-clients": ("dev", {"domain": "flink.example.com", "restClients": [{"name": "ci-bot"}]}),
     "ocp-rest-clients": ("ocp", {"restClients": [{"name": "ci-bot"}]}),
+    "dev-oidc": ("dev", OIDC),
     "dev-job-egress": (
         "dev",
         {
@@ -171,21 +172,26 @@ def expected(platform: str, overrides: dict[str, Any], deployments: list[dict[st
         allowed |= {(a, b, ALL) for a in pods for b in pods if a != b}
         allowed.add((OPERATOR, jobmanager, REST))
         proxies = [f"flink/{name}-ui-proxy"] if ui else []
-        if clients and platform == "openshift":
+        if clients:
             proxies.append(f"flink/{name}-api-proxy")
-        if clients and platform == "kubernetes":
-            allowed.add((environment["caller"], jobmanager, REST))
+        if ui and overrides.get("uiAuth") == "oidc":
+            sso = f"flink/{name}-ui-sso"
+            in_namespace.append(sso)
+            allowed.add((f"flink/{name}-ui-proxy", sso, "{protocols:TCP,dst_ports:4443}"))
+            allowed |= {(sso, _range(rule["cidr"]), _tcp(rule["ports"])) for rule in overrides["oidcEgress"]}
         for proxy in proxies:
             in_namespace.append(proxy)
             allowed |= {(proxy, jobmanager, REST), (environment["caller"], proxy, HTTPS)}
         if mode == "native":
             allowed |= {(pod, cidr, API_SERVER) for pod in pods}
         for rule in deployment.get("egress", []):
-            network = rule["cidr"]
-            ports = ",".join(str(p) for p in rule["ports"])
-            allowed |= {(pod, _range(network), f"{{protocols:TCP,dst_ports:{ports}}}") for pod in pods}
+            allowed |= {(pod, _range(rule["cidr"]), _tcp(rule["ports"])) for pod in pods}
     allowed |= {(pod, environment["dns"], DNS[platform]) for pod in in_namespace}
     return allowed
+
+
+def _tcp(ports: list[int]) -> str:
+    return f"{{protocols:TCP,dst_ports:{','.join(str(p) for p in ports)}}}"
 
 
 def _range(cidr: str) -> str:

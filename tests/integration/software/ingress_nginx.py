@@ -12,7 +12,8 @@ derives from them. This module follows the controller's source at tag controller
 - the server and location directives: rootfs/etc/nginx/template/nginx.tmpl (`SERVER` and `location`):
   the CN check at server level (`if ($ssl_client_s_dn !~ <pattern>) { return 403 }`, the pattern quoted
   with Go's %q, which nginx's parser unquotes), `ssl_client_certificate`/`ssl_verify_client`/
-  `ssl_verify_depth`, and the `proxy_ssl_*` set at server and location level, `proxy_pass https://` for
+  `ssl_verify_depth`, the `ssl-client-*` headers it sets in the location (who the client is, for the
+  backend), and the `proxy_ssl_*` set at server and location level, `proxy_pass https://` for
   `backend-protocol: HTTPS`; global defaults from internal/ingress/controller/config/config.go
   (`ssl-protocols` "TLSv1.2 TLSv1.3", its `ssl-ciphers`, `proxy_ssl_session_reuse on`).
 Left out, because no behaviour under test depends on them: the Lua balancer (a static upstream stands in),
@@ -35,6 +36,7 @@ SSL_CIPHERS = (
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256"
 )
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _ON_OFF = re.compile(r"^(on|off)$")
 _VERIFY_CLIENT = re.compile(r"^(on|off|optional|optional_no_ca)$")
 _PROTOCOLS = re.compile(r"^(TLSv1\.2|TLSv1\.3| )*$")
@@ -63,6 +65,7 @@ class CertificateAuth:
     verify_client: str
     depth: int
     match_cn: str
+    pass_certificate: bool
 
 
 def _annotation(annotations: Mapping[str, str], name: str) -> str | None:
@@ -152,6 +155,8 @@ def certificate_auth(
         verify_client=_validated(annotations, "auth-tls-verify-client", _VERIFY_CLIENT, "on"),
         depth=_int(annotations, "auth-tls-verify-depth", 1),
         match_cn=match_cn,
+        # authtls/main.go: parser.GetBoolAnnotation (Go's strconv.ParseBool), false when absent or unparsable.
+        pass_certificate=_annotation(annotations, "auth-tls-pass-certificate-to-upstream") in GO_TRUE,
     )
 
 
@@ -177,6 +182,18 @@ def _proxy_ssl_lines(ssl: ProxySSL, *, server_level: bool) -> list[str]:
     if ssl.client_pem is not None:
         lines += [f"proxy_ssl_certificate {ssl.client_pem};", f"proxy_ssl_certificate_key {ssl.client_pem};"]
     return lines
+
+
+def _client_certificate_headers(auth: CertificateAuth) -> list[str]:
+    """nginx.tmpl's location: what the controller tells the backend about a client certificate, replacing any
+    header of the same name the client sent (`ssl-client-cert` only with auth-tls-pass-certificate-to-upstream)."""
+    lines = ["proxy_set_header ssl-client-cert $ssl_client_escaped_cert;"] if auth.pass_certificate else []
+    return [
+        *lines,
+        "proxy_set_header ssl-client-verify $ssl_client_verify;",
+        "proxy_set_header ssl-client-subject-dn $ssl_client_s_dn;",
+        "proxy_set_header ssl-client-issuer-dn $ssl_client_i_dn;",
+    ]
 
 
 def _tls_listener(ingress: Mapping, secrets: Mapping[str, dict], directory: Path) -> list[str]:
@@ -223,6 +240,8 @@ def controller_nginx_conf(
         location += _proxy_ssl_lines(ssl, server_level=False)
     # config.go ProxyBodySize: 1m unless the annotation sets it.
     location.append(f"client_max_body_size {_annotation(annotations, 'proxy-body-size') or '1m'};")
+    if auth is not None:
+        location += _client_certificate_headers(auth)
     server += ["location / {", *(f"    {line}" for line in location), "}"]
     return "\n".join(
         [

@@ -1,13 +1,12 @@
-"""The Kubernetes REST Ingress as ingress-nginx runs it: real nginx, configured as the controller (v1.14.5)
-configures itself from our rendered annotations, in front of a real Flink JobManager rendered from the stack.
+"""The Kubernetes REST entry point as it runs: real nginx configured as ingress-nginx (v1.14.5) configures itself
+from our rendered Ingress, in front of the real REST API proxy (nginx, from the rendered ConfigMap), in front of a
+real Flink JobManager rendered from the stack.
 
 For each `restAuthentication` x `tlsProtocol` (and ECDSA keys under TLS 1.2, whose suites differ), two
-`pulumi up`s of the dev stack: the first issues ci-bot and alice, the second removes alice.
+`pulumi up`s of the dev stack: the first issues ci-bot (admin), dana (viewer) and alice, the second removes alice.
 """
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,24 @@ from cryptography.x509.oid import NameOID
 
 from secure_flink.domain import names
 from secure_flink.domain.exposure import INGRESS_NGINX
-from tests.conftest import StackRunner, require_tool
+from tests.conftest import StackRunner
 from tests.integration.software.client_certificates import forged_identity, issued_identity
 from tests.integration.software.https_client import exchange, jar_upload_form, request_bytes
 from tests.integration.software.ingress_nginx import IngressRefused, controller_nginx_conf
 from tests.integration.software.local_flink import require_flink, running_jobmanager
-from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
+from tests.integration.software.rest_gateway import rest_ingress, running_rest_gateway, secrets_by_name
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"  # a session cluster: its REST API takes jar uploads
 DOMAIN = "flink.example.com"
 HOST = names.rest_api_host(DEPLOYMENT, DOMAIN)
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-SECRET = "kubernetes:core/v1:Secret"
+PROXY_HOST = names.proxy_dns_names(names.rest_api_service(DEPLOYMENT), "flink", None)[2]
 VARIANTS = {
     "mtls-TLSv1.3": ("mtls", "TLSv1.3", "RSA"),
-    "mtls-TLSv1.2": ("mtls", "TLSv1.2", "RSA"),
     "mtls-TLSv1.2-ECDSA": ("mtls", "TLSv1.2", "ECDSA"),
-    "tls-TLSv1.3": ("tls", "TLSv1.3", "RSA"),
     "tls-TLSv1.2": ("tls", "TLSv1.2", "RSA"),
 }
+STAYING = [{"name": "ci-bot", "role": "admin"}, {"name": "dana", "role": "viewer"}]
 
 
 def render(authentication: str, protocol: str, key_algorithm: str):
@@ -44,40 +41,24 @@ def render(authentication: str, protocol: str, key_algorithm: str):
     for item in deployments:
         item["restAuthentication"] = authentication
     common = {"deployments": deployments, "domain": DOMAIN, "tlsProtocol": protocol, "keyAlgorithm": key_algorithm}
-    first = runner.up(**common, restClients=[{"name": "ci-bot"}, {"name": "alice"}])
-    return first, runner.up(**common, restClients=[{"name": "ci-bot"}])
+    first = runner.up(**common, restClients=[*STAYING, {"name": "alice", "role": "admin"}])
+    return first, runner.up(**common, restClients=STAYING)
 
 
-def rest_ingress(result) -> dict:
-    (ingress,) = [
-        r for r in result.by_type(INGRESS) if r.outputs["metadata"]["name"] == names.rest_api_service(DEPLOYMENT)
-    ]
-    return ingress.outputs
-
-
-def secrets_by_name(result) -> dict[str, dict]:
-    return {r.outputs["metadata"]["name"]: r.outputs for r in result.by_type(SECRET)}
-
-
-@contextmanager
-def controller(ingress: dict, secrets: dict[str, dict], upstream_port: int) -> Iterator[LocalNginx]:
-    nginx = require_tool("nginx", "the Ingress is proven on the nginx ingress-nginx would configure")
-    with scratch_dir() as root:
-        port = free_port()
-        conf = controller_nginx_conf(ingress, secrets, root, listen_port=port, upstream_port=upstream_port)
-        with LocalNginx(nginx, conf, root, port) as running:
-            yield running
-
-
-def get(port: int, ca_file: Path, identity: tuple[Path, Path] | None) -> tuple[int, bytes]:
-    status, _, body = exchange(port, ca_file, HOST, request_bytes("GET", "/overview", HOST), identity=identity)
+def get(
+    port: int, ca_file: Path, identity: tuple[Path, Path] | None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    request = request_bytes("GET", "/overview", HOST, b"", headers)
+    status, _, body = exchange(port, ca_file, HOST, request, identity=identity)
     return status, body
 
 
-def upload(port: int, ca_file: Path, identity: tuple[Path, Path], size: int) -> int:
+def upload(
+    port: int, ca_file: Path, identity: tuple[Path, Path], size: int, headers: dict[str, str] | None = None
+) -> int:
     """POST /jars/upload of a `size`-byte jar, as the seed tutorial's curl -F does."""
-    body, headers = jar_upload_form(b"PK" + bytes(size))
-    request = request_bytes("POST", "/jars/upload", HOST, body, headers)
+    body, form_headers = jar_upload_form(b"PK" + bytes(size))
+    request = request_bytes("POST", "/jars/upload", HOST, body, {**form_headers, **(headers or {})})
     return exchange(port, ca_file, HOST, request, identity=identity)[0]
 
 
@@ -88,49 +69,63 @@ def gateway(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("rest-ingress")
     with (
         running_jobmanager(current, DEPLOYMENT, workdir) as (flink, _),
-        controller(rest_ingress(current), secrets_by_name(current), flink.rest_port) as nginx,
+        running_rest_gateway(current, DEPLOYMENT, flink.rest_port) as chain,
     ):
-        # The Ingress serves a certificate from the stack CA, what clients verify it with.
+        # The Ingress and the proxy serve certificates from the stack CA, what clients verify them with.
         (workdir / "ca.crt").write_text(current.outputs["caCertificate"])
-        yield current, removed, nginx, flink, workdir
+        yield current, removed, chain, flink, workdir
 
 
-def test_an_issued_client_gets_flinks_json_through_the_controller(gateway):
-    current, _, nginx, _, workdir = gateway
-    status, body = get(nginx.port, workdir / "ca.crt", issued_identity(current, "ci-bot", workdir))
-    assert status == 200, nginx.error_log()[-2000:]
+def test_an_issued_client_gets_flinks_json_through_the_controller_and_the_proxy(gateway):
+    current, _, chain, _, workdir = gateway
+    status, body = get(chain.controller.port, workdir / "ca.crt", issued_identity(current, "ci-bot", workdir))
+    assert status == 200, chain.error_logs()
     assert "flink-version" in json.loads(body)
 
 
 def test_a_jar_larger_than_the_controllers_default_body_size_uploads(gateway):
     """ingress-nginx allows 1m bodies unless told otherwise; the seed tutorial uploads jars through this Ingress."""
-    current, _, nginx, _, workdir = gateway
-    assert upload(nginx.port, workdir / "ca.crt", issued_identity(current, "ci-bot", workdir), 3 * 1024 * 1024) == 200
+    current, _, chain, _, workdir = gateway
+    identity = issued_identity(current, "ci-bot", workdir)
+    assert upload(chain.controller.port, workdir / "ca.crt", identity, 3 * 1024 * 1024) == 200
 
 
 def test_a_removed_client_is_refused_by_the_cn_allow_list(gateway):
-    _, removed, nginx, _, workdir = gateway
-    assert get(nginx.port, workdir / "ca.crt", issued_identity(removed, "alice", workdir))[0] == 403
+    _, removed, chain, _, workdir = gateway
+    assert get(chain.controller.port, workdir / "ca.crt", issued_identity(removed, "alice", workdir))[0] == 403
 
 
 def test_no_client_certificate_is_refused_by_the_controller(gateway):
-    _, _, nginx, _, workdir = gateway
-    assert get(nginx.port, workdir / "ca.crt", None)[0] == 400
+    _, _, chain, _, workdir = gateway
+    assert get(chain.controller.port, workdir / "ca.crt", None)[0] == 400
 
 
-def test_without_the_protocols_annotation_the_controller_offers_flink_only_tls12(gateway, tmp_path):
-    """Control: the Ingress as it was before (no proxy-ssl-protocols). The controller falls back to TLSv1.2,
-    which Flink under REST mTLS and TLS 1.3 refuses: 502. Where Flink speaks TLS 1.2, or does not enforce
-    its protocol (REST without mTLS, FLINK-39969), the request still passes."""
-    current, _, _, flink, workdir = gateway
-    ingress = rest_ingress(current)
-    annotations = dict(ingress["metadata"]["annotations"])
-    del annotations[f"{INGRESS_NGINX}/proxy-ssl-protocols"]
-    old = {**ingress, "metadata": {**ingress["metadata"], "annotations": annotations}}
-    strict = flink.configuration.get("security.ssl.rest.authentication-enabled") == "true"
-    expected = 502 if strict and flink.configuration["security.ssl.protocol"] == "TLSv1.3" else 200
-    with controller(old, secrets_by_name(current), flink.rest_port) as nginx:
-        assert get(nginx.port, workdir / "ca.crt", issued_identity(current, "ci-bot", workdir))[0] == expected
+def test_a_clients_own_subject_header_is_replaced_by_the_controllers(gateway):
+    """dana, a viewer, claims ci-bot's subject (an admin's) in the header the proxy reads: the controller sets the
+    header from the certificate it verified, so dana stays a viewer."""
+    current, _, chain, _, workdir = gateway
+    admin = {"ssl-client-subject-dn": names.subject_dn(issued_common_name(current, "ci-bot"))}
+    dana = issued_identity(current, "dana", workdir)
+    assert get(chain.controller.port, workdir / "ca.crt", dana, admin)[0] == 200, "control: a viewer reads"
+    assert upload(chain.controller.port, workdir / "ca.crt", dana, 1024, admin) == 403
+    ci_bot = issued_identity(current, "ci-bot", workdir)
+    assert upload(chain.controller.port, workdir / "ca.crt", ci_bot, 1024) == 200, "control: the admin uploads"
+
+
+def test_only_the_controller_may_name_the_caller_to_the_proxy(gateway):
+    """Connecting to the proxy itself with an admin's subject in the header: no certificate or a REST client's
+    (another CA) is 400; a certificate of the stack CA that is not the controller's is 403."""
+    current, _, chain, _, workdir = gateway
+    admin = {"ssl-client-subject-dn": names.subject_dn(issued_common_name(current, "ci-bot"))}
+    callers = {
+        "none": (None, 400),
+        "rest-client": (issued_identity(current, "ci-bot", workdir), 400),
+        "stack-ca": (forged_identity(current, workdir, "stack-ca-client", authority="stack-ca"), 403),
+    }
+    for caller, (identity, expected) in callers.items():
+        request = request_bytes("GET", "/overview", PROXY_HOST, b"", admin)
+        status, _, _ = exchange(chain.proxy.port, workdir / "ca.crt", PROXY_HOST, request, identity=identity)
+        assert status == expected, caller
 
 
 def issued_common_name(result, client: str) -> str:
@@ -146,7 +141,8 @@ def test_the_cn_allow_list_is_anchored_at_both_ends(gateway):
     """Certificates from the client CA whose subject DN (RFC 2253, as nginx prints it) holds an allowed CN
     somewhere other than as its whole first attribute are refused; the control, the same forging with the
     DN of the issued certificate, is admitted."""
-    current, _, nginx, _, workdir = gateway
+    current, _, chain, _, workdir = gateway
+    port = chain.controller.port
     cn = issued_common_name(current, "ci-bot")
     ca_file = workdir / "ca.crt"
     control = forged_identity(
@@ -155,7 +151,7 @@ def test_the_cn_allow_list_is_anchored_at_both_ends(gateway):
         "same-dn",
         subject=_name((NameOID.ORGANIZATION_NAME, "secure-flink"), (NameOID.COMMON_NAME, cn)),
     )
-    assert get(nginx.port, ca_file, control)[0] == 200
+    assert get(port, ca_file, control)[0] == 200
     forgeries = {
         # s_dn "CN=evil,O=CN=<cn>": the allowed CN at the end of another attribute.
         "cn-at-the-end": _name((NameOID.ORGANIZATION_NAME, f"CN={cn}"), (NameOID.COMMON_NAME, "evil")),
@@ -165,7 +161,7 @@ def test_the_cn_allow_list_is_anchored_at_both_ends(gateway):
         "cn-with-a-prefix": _name((NameOID.ORGANIZATION_NAME, "secure-flink"), (NameOID.COMMON_NAME, "x" + cn)),
     }
     statuses = {
-        stem: get(nginx.port, ca_file, forged_identity(current, workdir, stem, subject=subject))[0]
+        stem: get(port, ca_file, forged_identity(current, workdir, stem, subject=subject))[0]
         for stem, subject in forgeries.items()
     }
     assert statuses == dict.fromkeys(forgeries, 403)
@@ -174,7 +170,7 @@ def test_the_cn_allow_list_is_anchored_at_both_ends(gateway):
 def test_a_match_cn_without_the_cn_prefix_is_refused_by_the_controller(gateway):
     """Control for the emulation: the controller refuses `^CN=...` (its validator wants the `CN=` prefix)."""
     current, _, _, _, workdir = gateway
-    ingress = rest_ingress(current)
+    ingress = rest_ingress(current, DEPLOYMENT)
     annotations = {**ingress["metadata"]["annotations"], f"{INGRESS_NGINX}/auth-tls-match-cn": "^CN=(ci-bot)$"}
     with pytest.raises(IngressRefused, match="prefix"):
         controller_nginx_conf(

@@ -25,8 +25,7 @@ from secure_flink.components import (
     SecureFlinkUI,
     SecureFlinkUIArgs,
 )
-from secure_flink.components.flink_rest_proxy import FlinkUpstream
-from secure_flink.components.rest_mtls_ingress import ClientAllowList
+from secure_flink.components.flink_rest_proxy import ClientCertificateAuth, FlinkUpstream
 from secure_flink.domain.deployment import DeploymentSettings
 from secure_flink.domain.exposure import Termination
 from secure_flink.domain.flink_conf import RestAuthentication
@@ -35,6 +34,7 @@ from secure_flink.domain.htpasswd import HashScheme
 from secure_flink.domain.network_policy import KUBERNETES_DNS
 from secure_flink.domain.platform_profile import Platform, PlatformProfile, platform_profile
 from secure_flink.domain.proxy_workload import ProxyOptions
+from secure_flink.domain.roles import Role
 from secure_flink.domain.tls_policy import CertificateLifetime, IssuancePolicy, KeyAlgorithm, KeySpec, TlsProtocol
 from tests.conftest import PROJECT, PROJECT_DIR
 
@@ -170,7 +170,7 @@ def test_secure_flink_ui_alone_is_exposed_the_way_its_platform_profile_says(plat
 
 
 @pytest.mark.parametrize("platform", [Platform.KUBERNETES, Platform.OPENSHIFT])
-def test_rest_mtls_ingress_alone_runs_a_proxy_only_where_the_router_cannot_check_certificates(platform) -> None:
+def test_rest_mtls_ingress_alone_puts_the_role_checking_proxy_behind_the_platforms_entry_point(platform) -> None:
     def program() -> None:
         RestMTLSIngress(
             "etl-api",
@@ -178,26 +178,31 @@ def test_rest_mtls_ingress_alone_runs_a_proxy_only_where_the_router_cannot_check
                 upstream=upstream(),
                 host="etl-api.flink.example.com",
                 issuer=authority(),
-                clients=ClientAllowList(
-                    ca_pem=FLINK_REST_CA, common_names=["ci-bot-0a1b2c3d"], fingerprints=["ab" * 20]
+                clients=ClientCertificateAuth(
+                    ca_pem=FLINK_REST_CA,
+                    common_names={"ci-bot": "ci-bot.0a1b2c3d"},
+                    fingerprints={"ci-bot": "ab" * 20},
+                    roles={"ci-bot": Role.OPERATOR},
                 ),
-                protocol=TlsProtocol.TLS_1_3,
                 profile=profile(platform, rest_clients=True),
                 options=OPTIONS,
             ),
         )
 
     result = alone(program)
-    proxies = result.by_type("kubernetes:apps/v1:Deployment")
+    (proxy,) = result.by_type("kubernetes:apps/v1:Deployment")
+    assert proxy.name == "etl-api-proxy-deployment"
+    (config,) = result.by_type("kubernetes:core/v1:ConfigMap")
+    conf = config.inputs["data"]["nginx.conf"]
     ingresses = result.by_type("kubernetes:networking.k8s.io/v1:Ingress")
     if platform is Platform.OPENSHIFT:
-        assert len(proxies) == 1 and not ingresses
+        assert not ingresses
+        assert f'"~^{"ab" * 20}$" operator;' in conf
     else:
         (ingress,) = ingresses
-        assert (
-            not proxies
-            and ingress.inputs["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
-        )
+        assert ingress.inputs["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
+        assert ingress.inputs["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "etl-api"
+        assert r'"~^CN=ci\-bot\.0a1b2c3d,O=secure\-flink$" operator;' in conf
 
 
 def test_secure_flink_deployment_alone_names_the_cluster_after_the_deployment_not_the_component() -> None:

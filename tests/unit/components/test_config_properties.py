@@ -27,7 +27,7 @@ IMAGE = "flink:2.2.1-scala_2.12-java17"
 NAMES = ["etl", "adhoc", "etl-rest", "etl-api", "etl-ui", "ETL", "Etl", "a" * 45, "a" * 46, "x-", "1etl", ""]
 ODD_STRINGS = ["", " ", "ü", "a b", "a:b", "a/b", "../x", "\n", "${x}", "-", "x" * 300, "TLSv1.3 ", "None", "null"]
 NUMBERS = [0, -1, 1, 2, 63, 64, 65535, 65536, 175200, 175201, 2**31, 2**63, 1e308, float("inf"), 0.0001, True]
-SUFFIX = re.compile(r"^[a-zA-Z]+")
+SUFFIX = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*")
 
 
 def scalars() -> st.SearchStrategy[Any]:
@@ -187,7 +187,7 @@ def test_the_long_host_of_a_valid_config_keeps_its_san_and_gets_a_short_cn():
     host = names.rest_api_host("etl", domain)
     (api,) = [r for r in requests if host in (r.inputs.get("dnsNames") or [])]
     assert len(host) > names.MAX_COMMON_NAME_LENGTH
-    assert api.inputs["subject"]["commonName"] == "etl-api" and api.inputs["dnsNames"] == [host]
+    assert api.inputs["subject"]["commonName"] == "etl-api" and host in api.inputs["dnsNames"]
     assert all(len(r.inputs["subject"]["commonName"]) <= names.MAX_COMMON_NAME_LENGTH for r in requests)
 
 

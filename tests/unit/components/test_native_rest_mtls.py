@@ -128,17 +128,15 @@ def test_the_operator_gets_a_keystore_with_its_client_certificate(mtls):
     assert [c.certificate for c in trusted.additional_certs] == [rest_ca(result, "adhoc"), rest_ca(result, "etl")]
 
 
-def test_ingress_nginx_presents_its_identity_to_an_mtls_deployment():
+def test_the_rest_api_proxy_presents_its_identity_to_an_mtls_deployment():
     runner = StackRunner("dev")
     result = runner.up(deployments=with_mtls(runner.values), restClients=CLIENTS, domain=DOMAIN)
-    annotations = one(result, "adhoc-api-ingress", "kubernetes:networking.k8s.io/v1:Ingress").inputs["metadata"][
-        "annotations"
-    ]
-    secret_name = annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"].split("/")[1]
-    (secret,) = [r for r in result.by_type(SECRET) if r.outputs["metadata"]["name"] == secret_name]
+    secret = one(result, "adhoc-api-proxy-upstream-identity", SECRET)
     assert {"tls.crt", "tls.key", "ca.crt"} <= set(secret.inputs["data"])
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret.inputs["data"]["tls.crt"]))
     leaf.verify_directly_issued_by(rest_ca(result, "adhoc"))
+    (config,) = [r for r in result.by_type("kubernetes:core/v1:ConfigMap") if r.name == "adhoc-api-proxy-config"]
+    assert "proxy_ssl_certificate " in config.inputs["data"]["nginx.conf"]
 
 
 def test_removing_a_client_takes_it_out_of_the_truststore():

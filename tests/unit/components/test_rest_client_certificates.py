@@ -1,6 +1,7 @@
 """RestClientCertificates: a dedicated client CA, client-auth-only certificates, and what removing a client changes."""
 
 import base64
+import re
 
 import pytest
 from cryptography import x509
@@ -67,11 +68,16 @@ def test_adding_a_client_issues_only_that_certificate_and_removing_one_deletes_o
     changed = {r.name: added.operations[r.urn] for r in added.resources if r.urn in added.changes()}
     issued = {name for name, op in changed.items() if op == "create"}
     assert issued and all("release-bot" in name for name in issued), changed
-    # Besides the new client's own resources, only the allow-lists change: the Ingresses', and under REST
-    # mTLS (the dev stack's) Flink's REST truststores, whose new Secrets the FlinkDeployments mount.
+    # Besides the new client's own resources, only the allow-lists change: the Ingresses' CNs, the proxies' roles
+    # (a new ConfigMap their pods roll to), and under REST mTLS (the dev stack's) Flink's REST truststores, whose
+    # new Secrets the FlinkDeployments mount.
     assert {name: op for name, op in changed.items() if name not in issued} == {
-        "etl-api-ingress": "update",
-        "adhoc-api-ingress": "update",
+        "etl-api-proxy-ingress": "update",
+        "adhoc-api-proxy-ingress": "update",
+        "etl-api-proxy-config": "replace",
+        "adhoc-api-proxy-config": "replace",
+        "etl-api-proxy-deployment": "update",
+        "adhoc-api-proxy-deployment": "update",
         "etl-tls-rest-stores": "replace",
         "adhoc-tls-rest-stores": "replace",
         "etl-tls-rest": "replace",
@@ -109,32 +115,43 @@ def exposed():
     return StackRunner("dev").up(restClients=CLIENTS, domain=DOMAIN)
 
 
-def test_kubernetes_exposes_rest_to_certificate_holders_through_ingress_nginx(exposed):
-    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-ingress"]
+def test_kubernetes_exposes_rest_to_certificate_holders_through_ingress_nginx_and_the_role_proxy(exposed):
+    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-proxy-ingress"]
     annotations = ingress.inputs["metadata"]["annotations"]
     prefix = "nginx.ingress.kubernetes.io/"
     assert annotations[prefix + "auth-tls-verify-client"] == "on"
     assert annotations[prefix + "proxy-ssl-verify"] == "on"
-    assert annotations[prefix + "proxy-ssl-name"] == "etl-rest.flink.svc.cluster.local"
+    assert annotations[prefix + "proxy-ssl-name"] == "etl-api.flink.svc"
     secrets = {r.outputs["metadata"]["name"]: r for r in exposed.by_type("kubernetes:core/v1:Secret")}
     client_ca = secrets[annotations[prefix + "auth-tls-secret"].split("/")[1]]
     assert base64.b64decode(client_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["restClientCaCertificate"]
-    upstream_ca = secrets[annotations[prefix + "proxy-ssl-secret"].split("/")[1]]
-    assert (
-        base64.b64decode(upstream_ca.inputs["data"]["ca.crt"]).decode() == exposed.outputs["restCaCertificates"]["etl"]
-    )
+    # The controller verifies the proxy with the stack CA and presents its own certificate, which the proxy pins.
+    identity = secrets[annotations[prefix + "proxy-ssl-secret"].split("/")[1]]
+    assert base64.b64decode(identity.inputs["data"]["ca.crt"]).decode() == exposed.outputs["caCertificate"]
     spec = ingress.inputs["spec"]
     assert spec["rules"][0]["host"] == "etl-api.flink.example.com" and spec["tls"][0]["hosts"] == [
         "etl-api.flink.example.com"
     ]
-    assert spec["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "etl-rest", "port": {"number": 8081}}
+    assert spec["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": "etl-api", "port": {"name": "https"}}
     assert exposed.outputs["restUrls"]["etl"] == "https://etl-api.flink.example.com/"
 
 
-def test_the_cn_allow_list_holds_exactly_the_issued_clients(exposed):
-    import re
+def test_behind_the_controller_the_proxy_takes_the_caller_from_the_subject_the_controller_names(exposed):
+    (config,) = [r for r in exposed.by_type("kubernetes:core/v1:ConfigMap") if r.name == "etl-api-proxy-config"]
+    conf = config.inputs["data"]["nginx.conf"]
+    assert "map $http_ssl_client_subject_dn $caller_role" in conf
+    for client in ("ci-bot", "alice-laptop"):
+        dn = certificate(exposed, client).subject.rfc4514_string()
+        (line,) = [
+            line for line in conf.splitlines() if line.strip().startswith('"~^CN=') and client.split("-")[0] in line
+        ]
+        assert re.fullmatch(line.strip().split('"')[1][1:], dn), (line, dn)
+        assert line.strip().endswith(" viewer;"), "no role given: the default"
+    assert "auth_basic" not in conf
 
-    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-ingress"]
+
+def test_the_cn_allow_list_holds_exactly_the_issued_clients(exposed):
+    (ingress,) = [r for r in exposed.by_type(INGRESS) if r.name == "etl-api-proxy-ingress"]
     pattern = ingress.inputs["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-tls-match-cn"]
     for client in ("ci-bot", "alice-laptop"):
         dn = certificate(exposed, client).subject.rfc4514_string()
@@ -142,20 +159,18 @@ def test_the_cn_allow_list_holds_exactly_the_issued_clients(exposed):
     assert not re.search(pattern, "CN=ci-bot.00000000,O=secure-flink"), "a retired issuance of the same name"
 
 
-def test_rest_port_admits_the_ingress_controller_only_when_the_ingress_exists(exposed):
-    def peers(result):
-        (policy,) = [
-            r for r in result.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name == "etl-jobmanager"
-        ]
-        rule = next(r for r in policy.inputs["spec"]["ingress"] if r.get("ports"))
-        return [
-            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-            for p in rule["from"]
-            if "namespaceSelector" in p
-        ]
-
-    assert peers(exposed) == ["flink-operator", "ingress-nginx"]
-    assert peers(StackRunner("dev").up()) == ["flink-operator"]
+def test_the_rest_port_admits_the_api_proxy_never_the_ingress_controller(exposed):
+    (policy,) = [
+        r for r in exposed.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name == "etl-jobmanager"
+    ]
+    rule = next(r for r in policy.inputs["spec"]["ingress"] if r.get("ports"))
+    namespaces = [
+        p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for p in rule["from"]
+        if "namespaceSelector" in p
+    ]
+    roles = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"] if "podSelector" in p]
+    assert namespaces == ["flink-operator"] and roles == ["ui-proxy", "api-proxy"]
 
 
 def test_rest_clients_on_kubernetes_need_a_domain_for_the_ingress_host():

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from offline.engine import RunResult
-from tests.conftest import StackRunner
+from tests.conftest import OIDC, StackRunner
 
 VARIANTS = {
     "dev": ("dev", {}),
@@ -18,6 +18,7 @@ VARIANTS = {
         {"restClients": [{"name": "ci-bot"}], "domain": "flink.example.com", "deployments": "mtls"},
     ),
     "ocp-rest-clients-mtls": ("ocp", {"restClients": [{"name": "ci-bot"}], "deployments": "mtls"}),
+    "dev-oidc": ("dev", OIDC),
 }
 # What a generator of secrets hands out: these values must be secret wherever they are copied to.
 SECRET_SOURCES = {
@@ -39,7 +40,8 @@ def stack(request) -> RunResult:
 
 
 def secret_values(result: RunResult) -> set[str]:
-    values = set()
+    """What the stack generated, and what the config set as secret (the OIDC client secret)."""
+    values = {OIDC["oidcClientSecret"]}
     for registration in result.resources:
         for key in SECRET_SOURCES.get(registration.type, ()):
             value = registration.outputs.get(key)

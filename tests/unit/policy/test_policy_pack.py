@@ -13,7 +13,7 @@ from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResource
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from offline.render import manifest
-from tests.conftest import PROJECT_DIR, StackRunner
+from tests.conftest import OIDC, PROJECT_DIR, StackRunner
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -45,6 +45,7 @@ def rendered() -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "dev": StackRunner("dev").up(),
         "ocp": StackRunner("ocp").up(),
         "dev-rest-clients": StackRunner("dev").up(domain="flink.example.com", restClients=[{"name": "ci"}]),
+        "dev-oidc": StackRunner("dev").up(**OIDC),
         "ocp-rest-mtls": StackRunner("ocp").up(
             restClients=[{"name": "ci"}],
             deployments=[

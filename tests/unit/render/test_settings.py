@@ -10,7 +10,8 @@ from secure_flink.domain.roles import Role
 from secure_flink.domain.tls_policy import KeyAlgorithm, TlsProtocol
 from secure_flink.settings import ConfigError, MappingConfig, Platform, read_settings
 from secure_flink.settings.defaults import DEFAULTS
-from tests.conftest import stack_values
+from secure_flink.settings.model import RestClient, UiAuth
+from tests.conftest import OIDC, stack_values
 
 
 def read(values: dict[str, Any]):
@@ -226,9 +227,33 @@ def test_bad_rest_client_names_its_key(case, clients, key):
     assert key in [p.key for p in raised.value.problems], raised.value
 
 
-def test_rest_clients_read_in_order():
-    values = {**stack_values("dev"), "restClients": [{"name": "ci"}, {"name": "ops"}], "domain": "flink.example.com"}
-    assert read(values).rest_clients == ("ci", "ops")
+def test_rest_clients_read_in_order_with_their_roles():
+    clients = [{"name": "ci", "role": "admin"}, {"name": "ops", "role": "operator"}, {"name": "dash", "role": "viewer"}]
+    values = {**stack_values("dev"), "restClients": clients, "domain": "flink.example.com"}
+    assert read(values).rest_clients == (
+        RestClient(name="ci", role=Role.ADMIN),
+        RestClient(name="ops", role=Role.OPERATOR),
+        RestClient(name="dash", role=Role.VIEWER),
+    )
+
+
+def test_a_rest_client_without_a_role_reads_only_and_the_stack_says_how_to_grant_one():
+    values = {**stack_values("dev"), "restClients": [{"name": "ci"}], "domain": "flink.example.com"}
+    settings = read(values)
+    assert settings.rest_clients == (RestClient(name="ci", role=Role.VIEWER),)
+    (warning,) = [w for w in settings.warnings if w.key.startswith("restClients")]
+    assert (
+        warning.key == "restClients[0].role" and "pulumi config set --path 'restClients[0].role' admin" in warning.fix
+    )
+
+
+def test_a_rest_client_role_outside_the_three_is_refused_with_the_choices():
+    values = {**stack_values("dev"), "restClients": [{"name": "ci", "role": "root"}], "domain": "flink.example.com"}
+    with pytest.raises(ConfigError) as raised:
+        read(values)
+    (problem,) = raised.value.problems
+    assert problem.key == "restClients[0].role" and problem.value == "root"
+    assert "viewer, operator, admin" in problem.reason and "restClients[0].role" in problem.fix
 
 
 def test_unknown_top_level_key_is_refused_with_how_to_remove_it():
@@ -311,3 +336,62 @@ def test_the_default_user_is_an_admin_as_every_user_was_before_roles():
     settings = read({**stack_values("dev"), "uiUsers": DEFAULTS["uiUsers"]})
     assert [(u.name, u.role) for u in settings.ui.users] == [("admin", Role.ADMIN)]
     assert settings.warnings == ()
+
+
+def oidc_values(**changes: Any) -> dict[str, Any]:
+    values = {**stack_values("dev"), **{k: v for k, v in OIDC.items() if k != "secret_keys"}, **changes}
+    return values
+
+
+def read_oidc(values: dict[str, Any], secret: bool = True):
+    return read_settings(MappingConfig(values, secret_keys=("oidcClientSecret",) if secret else ()))
+
+
+def test_oidc_settings_are_read_with_the_groups_that_hold_roles():
+    ui = read_oidc(oidc_values()).ui
+    assert ui.auth is UiAuth.OIDC and ui.oidc is not None
+    assert ui.oidc.group_roles == (
+        ("flink-admins", Role.ADMIN),
+        ("flink-operators", Role.OPERATOR),
+        ("flink-viewers", Role.VIEWER),
+    )
+    assert set(ui.oidc.login.allowed_groups) == {"flink-admins", "flink-operators", "flink-viewers"}
+    assert ui.oidc.client_secret == OIDC["oidcClientSecret"] and OIDC["oidcClientSecret"] not in repr(ui.oidc)
+    assert read(stack_values("dev")).ui.oidc is None, "control: basic auth by default"
+
+
+def test_oidc_refuses_a_client_secret_in_plain_text():
+    with pytest.raises(ConfigError) as raised:
+        read_oidc(oidc_values(), secret=False)
+    (problem,) = raised.value.problems
+    assert problem.key == "oidcClientSecret" and "--secret" in problem.fix
+    assert OIDC["oidcClientSecret"] not in str(raised.value)
+
+
+def test_oidc_without_domain_egress_or_group_roles_names_each_key():
+    values = oidc_values(domain="", oidcEgress=[], oidcGroupRoles=[])
+    with pytest.raises(ConfigError) as raised:
+        read_oidc(values)
+    keys = {problem.key for problem in raised.value.problems}
+    assert keys == {"domain", "oidcEgress", "oidcGroupRoles"}, raised.value
+
+
+def test_oidc_group_roles_name_a_role_of_the_three_and_a_group_once():
+    values = oidc_values(
+        oidcGroupRoles=[
+            {"group": "flink-admins", "role": "root"},
+            {"group": "ops", "role": "operator"},
+            {"group": "ops", "role": "viewer"},
+        ]
+    )
+    with pytest.raises(ConfigError) as raised:
+        read_oidc(values)
+    found = {(problem.key, str(problem.value)) for problem in raised.value.problems}
+    assert found == {("oidcGroupRoles[0].role", "root"), ("oidcGroupRoles[2].group", "ops")}
+
+
+def test_an_oidc_issuer_that_is_not_https_is_refused_by_its_key():
+    with pytest.raises(ConfigError) as raised:
+        read_oidc(oidc_values(oidcIssuerUrl="http://login.example.com"))
+    (problem,) = raised.value.problems
+    assert problem.key == "oidcIssuerUrl" and problem.fix.startswith("pulumi config set oidcIssuerUrl https://")
