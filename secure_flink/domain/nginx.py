@@ -298,6 +298,9 @@ def _log_format(config: ProxyConfig) -> str:
     # verify result is why a 400 was sent, which the error log only says at level info. Behind a gateway or with
     # basic auth, the certificate (the gateway's) is named too.
     user = _caller(config)
+    # With single sign-on the user's role is oauth2-proxy's verdict on their groups: the log names the role the
+    # route needed.
+    role = f"needs={ROUTE_ROLE}" if config.sso is not None else f"role={CALLER_ROLE}"
     caller = ""
     if config.client_ca_file is not None:
         caller = (
@@ -307,7 +310,7 @@ def _log_format(config: ProxyConfig) -> str:
         )
     return (
         f'log_format proxy \'$remote_addr - {user} [$time_local] "$request" $status $body_bytes_sent '
-        f'$request_time "$http_user_agent"{caller} role={CALLER_ROLE}\';'
+        f'$request_time "$http_user_agent"{caller} {role}\';'
     )
 
 
