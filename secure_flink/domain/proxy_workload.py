@@ -112,14 +112,7 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
             "daemon off;",
         ],
         "ports": [{"name": "https", "containerPort": names.PROXY_PORT, "protocol": "TCP"}],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": container_security(),
         "resources": {
             "requests": {"cpu": "100m", "memory": "64Mi"},
             "limits": {"cpu": "2", "memory": "256Mi"},
@@ -144,9 +137,22 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
     }
 
 
-def _pod_security(workload: ProxyWorkload) -> dict[str, object]:
+def container_security() -> dict[str, object]:
+    """A container of the stack's own pods: no privilege, no capability, nothing written outside its volumes."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security(assign_uid: bool) -> dict[str, object]:
+    """A pod of the stack's own: non-root, with a fixed high UID where the platform does not assign one."""
     context: dict[str, object] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
-    if workload.assign_uid:
+    if assign_uid:
         context.update(runAsUser=KUBERNETES_UID, runAsGroup=KUBERNETES_UID, fsGroup=KUBERNETES_UID)
     return context
 
@@ -162,7 +168,7 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
-                "securityContext": _pod_security(workload),
+                "securityContext": pod_security(workload.assign_uid),
                 "containers": [_container(workload)],
                 "volumes": [
                     {"name": "config", "configMap": {"name": workload.config_map}},

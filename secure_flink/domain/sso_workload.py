@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import names
 from .network_policy import EGRESS, INGRESS, EgressRule
 from .oauth2_proxy import OAuth2ProxySite, OidcLogin, oauth2_proxy_args
-from .proxy_workload import KUBERNETES_UID, pull_policy
+from .proxy_workload import container_security, pod_security, pull_policy
 
 COMPONENT = "sso"
 """The pods' `app.kubernetes.io/component` label."""
@@ -101,23 +101,13 @@ def _volumes(workload: SsoWorkload) -> list[dict[str, object]]:
 
 def sso_deployment_spec(workload: SsoWorkload) -> dict[str, object]:
     """Deployment `spec`; the Secrets and ConfigMap are auto-named, so a new secret or CA rolls the pod."""
-    security: dict[str, object] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
-    if workload.assign_uid:
-        security.update(runAsUser=KUBERNETES_UID, runAsGroup=KUBERNETES_UID, fsGroup=KUBERNETES_UID)
     container = {
         "name": CONTAINER,
         "image": workload.image,
         "imagePullPolicy": pull_policy(workload.image),
         "args": list(workload.arguments),
         "ports": [{"name": "https", "containerPort": PORT, "protocol": "TCP"}],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": container_security(),
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}},
         "readinessProbe": _probe(period=5, failures=3),
         "livenessProbe": _probe(period=10, failures=6),
@@ -131,7 +121,7 @@ def sso_deployment_spec(workload: SsoWorkload) -> dict[str, object]:
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
-                "securityContext": security,
+                "securityContext": pod_security(workload.assign_uid),
                 "containers": [container],
                 "volumes": _volumes(workload),
             },
