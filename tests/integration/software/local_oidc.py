@@ -14,6 +14,8 @@ and is stopped when its context exits.
 """
 
 import base64
+import functools
+import http.client
 import http.cookiejar
 import os
 import re
@@ -106,11 +108,49 @@ def _write_secret(path: Path, value: str) -> Path:
     return path
 
 
-class _Process:
-    """A binary in its own process group, its stdout and stderr in `log_file`; ready when `ready_url` answers 200."""
+class _LoopbackHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to 127.0.0.1 for the names in `loopback_hosts` (and to anything else as DNS says), and verifies the
+    server's certificate for the name the URL gives: what /etc/hosts would do, without touching it."""
 
-    def __init__(self, command: Sequence[str], log_file: Path, ready_url: str, ca_file: Path) -> None:
+    def __init__(
+        self, host: str, timeout: float | None = None, *, loopback_hosts: frozenset[str], context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, timeout=timeout, context=context)
+        self.loopback_hosts, self.tls_context = loopback_hosts, context
+
+    def connect(self) -> None:
+        address = LOOPBACK if self.host in self.loopback_hosts else self.host
+        raw = socket.create_connection((address, self.port), self.timeout)
+        self.sock = self.tls_context.wrap_socket(raw, server_hostname=self.host)
+
+
+class _LoopbackHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, hosts: Sequence[str]) -> None:
+        super().__init__(context=context)
+        self.tls_context, self.hosts = context, frozenset(hosts)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_LoopbackHTTPSConnection, loopback_hosts=self.hosts, context=self.tls_context)
+        return self.do_open(connection, req)
+
+
+def _tls_context(ca_files: Sequence[Path]) -> ssl.SSLContext:
+    """Verifies servers against `ca_files` only."""
+    context = ssl.create_default_context(cafile=str(ca_files[0]))
+    for ca_file in ca_files[1:]:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+class _Process:
+    """A binary in its own process group, its stdout and stderr in `log_file`; ready when `ready_url` answers 200
+    (a host in `hosts` reached on 127.0.0.1)."""
+
+    def __init__(
+        self, command: Sequence[str], log_file: Path, ready_url: str, ca_file: Path, hosts: Sequence[str] = ()
+    ) -> None:
         self.command, self.log_file, self.ready_url, self.ca_file = list(command), log_file, ready_url, ca_file
+        self.hosts = tuple(hosts)
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:
@@ -130,13 +170,13 @@ class _Process:
 
     def _wait_until_ready(self) -> None:
         assert self.process is not None
-        context = ssl.create_default_context(cafile=str(self.ca_file))
+        opener = urllib.request.build_opener(_LoopbackHTTPSHandler(_tls_context([self.ca_file]), self.hosts))
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.command[0]} exited with {self.process.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.ready_url, context=context, timeout=2) as response:
+                with opener.open(self.ready_url, timeout=2) as response:
                     if response.status == 200:
                         return
             except (OSError, urllib.error.URLError):
@@ -219,6 +259,19 @@ class LocalOAuth2Proxy(_Process):
         self.args = oauth2_proxy_args(login, site)
         ready = f"https://{site.https_address}{PING_PATH}"
         super().__init__([str(binary), *self.args], workdir / "oauth2-proxy.log", ready, ca_file)
+
+
+class RenderedOAuth2Proxy(_Process):
+    """oauth2-proxy with a rendered pod's arguments as given (proxy_from_render.local_sso_arguments lays them out on
+    loopback), serving the certificate the stack issued it for `server_name`, at 127.0.0.1:`port`; ready when its
+    ping answers over TLS verified against `ca_file` for that name. Enter it to start it."""
+
+    def __init__(
+        self, binary: Path, workdir: Path, args: Sequence[str], *, port: int, server_name: str, ca_file: Path
+    ) -> None:
+        self.args = tuple(args)
+        ready = f"https://{server_name}:{port}{PING_PATH}"
+        super().__init__([str(binary), *self.args], workdir / "oauth2-proxy.log", ready, ca_file, (server_name,))
 
 
 @dataclass(frozen=True)
@@ -335,12 +388,13 @@ _DEX_FORM = re.compile(r'<form method="post" action="([^"]+)"')
 
 class Browser:
     """What a browser does for a login, with the standard library: follows redirects one at a time, keeps cookies
-    (Secure ones only go back over https; Path and expiry honoured), and fills Dex's password form."""
+    (Secure ones only go back over https; Path and expiry honoured), and fills Dex's password form. It trusts
+    `ca_files` only, and reaches the names in `hosts` on 127.0.0.1 (verifying certificates for those names)."""
 
-    def __init__(self, ca_file: Path) -> None:
+    def __init__(self, *ca_files: Path, hosts: Sequence[str] = ()) -> None:
         self.jar = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=str(ca_file))),
+            _LoopbackHTTPSHandler(_tls_context(ca_files), hosts),
             urllib.request.HTTPCookieProcessor(self.jar),
             _NoRedirect,
         )

@@ -42,12 +42,18 @@ def secrets_by_name(result: RunResult) -> dict[str, dict[str, Any]]:
 
 @contextmanager
 def running_controller(
-    ingress: Mapping[str, Any], secrets: Mapping[str, dict[str, Any]], upstream_port: int
+    ingress: Mapping[str, Any],
+    secrets: Mapping[str, dict[str, Any]],
+    upstream_port: int,
+    *,
+    listen_port: int | None = None,
 ) -> Iterator[LocalNginx]:
-    """nginx as the controller runs `ingress`, proxying to 127.0.0.1:`upstream_port`."""
+    """nginx as the controller runs `ingress`, proxying to 127.0.0.1:`upstream_port`; listening on `listen_port`
+    (a free port if not given: give one when the public port must be known before, as for a login's callback URL).
+    Its access log is `access.log` in its working dir."""
     nginx = require_tool("nginx", NGINX_WHY)
     with scratch_dir() as root:
-        port = free_port()
+        port = listen_port or free_port()
         conf = controller_nginx_conf(ingress, secrets, root, listen_port=port, upstream_port=upstream_port)
         with LocalNginx(nginx, conf, root, port) as running:
             yield running

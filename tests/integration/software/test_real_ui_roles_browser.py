@@ -15,18 +15,13 @@ import pytest
 
 from secure_flink.domain import names
 from tests.conftest import StackRunner, require_tool
-from tests.integration.software.browser import (
-    BrowserTools,
-    Chromium,
-    Step,
-    click,
-    goto,
-    png_size,
-    require_browser,
-    screenshot,
-    screenshot_path,
-    upload,
-    wait_for,
+from tests.integration.software.browser import BrowserTools, Chromium, goto, require_browser, screenshot_path
+from tests.integration.software.flink_ui_steps import (
+    JOB_PAGE,
+    assert_screenshot,
+    cancel_in_the_ui,
+    shown,
+    submit_in_the_ui,
 )
 from tests.integration.software.ingress_nginx import controller_nginx_conf
 from tests.integration.software.local_flink import flink_home, require_flink
@@ -42,9 +37,6 @@ HOST = names.ui_host(DEPLOYMENT, DOMAIN)
 USERS = [{"name": "vera", "role": "viewer"}, {"name": "otto", "role": "operator"}, {"name": "ada", "role": "admin"}]
 WHY = "the roles are shown in the real Flink Web UI, in a real browser"
 JDK_WHY = "the job the roles act on is compiled from Java"
-JOB_NAME = "seed-writer"
-# A screenshot of the UI at the browser's 1280x800 viewport, not an error page or a blank one.
-MIN_SCREENSHOT_BYTES = 20_000
 
 
 @dataclass(frozen=True)
@@ -124,37 +116,10 @@ def job(ui, jar_id) -> Iterator[str]:
     ui.flink.cancel(job)
 
 
-def cancel_in_the_ui(ui: WebUI, job: str) -> list[Step]:
-    """Steps: find the job, running, in the UI's list of running jobs, open it, press Cancel Job and confirm (the UI
-    then sends `GET /jobs/<id>/yarn-cancel`)."""
-    return [
-        goto(f"{ui.url}#/job/running"),
-        click(f"flink-job-list tr.clickable:has-text('{JOB_NAME}'):has-text('RUNNING')", url=f"#/job/running/{job}"),
-        click("flink-job-status a:has-text('Cancel Job')"),
-        click(".ant-popover button:has-text('Yes')", response=f"/jobs/{job}/yarn-cancel$", method="GET"),
-    ]
-
-
-def shown(state: str, shot: Path) -> list[Step]:
-    """Steps: wait until the job's page shows `state` and the job's graph, with no popup left over, then save a
-    screenshot to `shot`."""
-    return [
-        wait_for(f"flink-job-status flink-job-badge:has-text('{state}')"),
-        wait_for("text=Writer: Writer"),
-        wait_for(".ant-popover", state="hidden"),
-        screenshot(shot),
-    ]
-
-
-def assert_screenshot(path: Path) -> None:
-    assert path.stat().st_size >= MIN_SCREENSHOT_BYTES, f"{path}: {path.stat().st_size} bytes"
-    assert png_size(path) == (1280, 800)
-
-
 def test_a_viewer_sees_the_running_job_and_the_ui_cannot_cancel_it(ui, browser, job, request):
     shot = screenshot_path(request.node.name)
     outcome = browser.run(
-        [*cancel_in_the_ui(ui, job), *shown("RUNNING", shot)],
+        [*cancel_in_the_ui(ui.url, job), *shown("RUNNING", shot)],
         login=ui.login("vera"),
         failure_screenshot=shot,
     )
@@ -168,7 +133,7 @@ def test_an_operator_cancels_the_job_in_the_ui(ui, browser, job, request):
     """The browser marks the UI's own requests same-origin, which the proxy's cross-site rule lets through."""
     shot = screenshot_path(request.node.name)
     outcome = browser.run(
-        [*cancel_in_the_ui(ui, job), *shown("CANCELED", shot)],
+        [*cancel_in_the_ui(ui.url, job), *shown("CANCELED", shot)],
         login=ui.login("otto"),
         failure_screenshot=shot,
     )
@@ -183,20 +148,14 @@ def test_an_admin_uploads_and_runs_a_jar_in_the_ui(ui, browser, jar, request, tm
     named = tmp_path / "uploaded-in-the-ui.jar"
     shutil.copy(jar, named)
     outcome = browser.run(
-        [
-            goto(f"{ui.url}#/submit"),
-            upload("input#upload-file", named, response="/jars/upload$"),
-            click(f"tr.clickable:has-text('{named.name}')"),
-            click("button:has-text('Submit'):visible", response="/jars/[^/]+/run$", url="#/job/running/[0-9a-f]{32}"),
-            *shown("RUNNING", shot),
-        ],
+        [*submit_in_the_ui(ui.url, named), *shown("RUNNING", shot)],
         login=ui.login("ada"),
         failure_screenshot=shot,
     )
     assert outcome.ok, outcome
     assert outcome.statuses("/jars/upload$", "POST") == [200]
     assert outcome.statuses("/jars/[^/]+/run$", "POST") == [200]
-    job = re.search("#/job/running/([0-9a-f]{32})", outcome.url or "")
+    job = re.search(JOB_PAGE, outcome.url or "")
     assert job, outcome.url
     try:
         assert ui.flink.job_state(job.group(1)) == "RUNNING"
