@@ -320,27 +320,63 @@ class FlinkRestProxy(pulumi.ComponentResource):
         annotations = pulumi.Output.all(proxy_hop, _client_check(name, args, metadata, child)).apply(
             lambda parts: {**parts[0], **parts[1]}
         )
+        spec = tls_secret.metadata.name.apply(
+            lambda secret: exposure.ingress_spec(
+                service=args.service_name,
+                path=endpoint.path_prefix,
+                host=endpoint.host,
+                ingress_class=args.options.ingress_class,
+                tls_secret=secret,
+            )
+        )
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata={**metadata, "name": args.service_name, "annotations": annotations},
-            spec=tls_secret.metadata.name.apply(
-                lambda secret: exposure.ingress_spec(
-                    service=args.service_name,
-                    path=endpoint.path_prefix,
-                    host=endpoint.host,
-                    ingress_class=args.options.ingress_class,
-                    tls_secret=secret,
-                )
-            ),
+            spec=spec,
             # After the proxy is ready: an Ingress that moves to it from another backend (an upgrade) would send
             # requests to a proxy still starting.
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(aliases=list(args.exposure_aliases), depends_on=[deployment])
             ),
         )
+        if isinstance(args.auth, SsoAuth):
+            _unlogged_callback(name, args, tls_secret, annotations, metadata, child, deployment)
         if endpoint.host:
             return pulumi.Output.from_input(f"https://{endpoint.host}{endpoint.path_prefix}")
         return ingress.status.apply(lambda status: f"https://{_ingress_address(status)}{endpoint.path_prefix}")
+
+
+def _unlogged_callback(
+    name: str,
+    args: FlinkRestProxyArgs,
+    tls_secret: k8s.core.v1.Secret,
+    annotations: pulumi.Output[dict[str, str]],
+    metadata: Mapping[str, object],
+    child: pulumi.ResourceOptions,
+    deployment: k8s.apps.v1.Deployment,
+) -> None:
+    """The sign-on callback's own Ingress, the same but with the controller's access log off: its URL carries the
+    authorization code and state, which the controller's default log line would keep."""
+    endpoint = args.endpoint
+    k8s.networking.v1.Ingress(
+        f"{name}-callback-ingress",
+        metadata={
+            **metadata,
+            "name": f"{args.service_name}-sso-callback",
+            "annotations": annotations.apply(exposure.unlogged),
+        },
+        spec=tls_secret.metadata.name.apply(
+            lambda secret: exposure.ingress_spec(
+                service=args.service_name,
+                path=f"{endpoint.path_prefix}oauth2/callback",
+                host=endpoint.host,
+                ingress_class=args.options.ingress_class,
+                tls_secret=secret,
+                exact=True,
+            )
+        ),
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployment])),
+    )
 
 
 def _client_check(

@@ -72,17 +72,24 @@ def ingress_annotations(*, namespace: str, service: str, identity_secret: str, m
 
 
 def ingress_spec(
-    *, service: str, path: str, host: str | None, ingress_class: str, tls_secret: str
+    *, service: str, path: str, host: str | None, ingress_class: str, tls_secret: str, exact: bool = False
 ) -> dict[str, object]:
     """Ingress `spec` to a proxy Service: at `path` of its host, or of the controller's address when
-    there is no host (as in the seed article)."""
+    there is no host (as in the seed article); `path` and below, or with `exact` that path only."""
     backend = {"service": {"name": service, "port": {"name": "https"}}}
-    rule: dict[str, object] = {"http": {"paths": [{"path": path, "pathType": "Prefix", "backend": backend}]}}
+    path_type = "Exact" if exact else "Prefix"
+    rule: dict[str, object] = {"http": {"paths": [{"path": path, "pathType": path_type, "backend": backend}]}}
     tls: dict[str, object] = {"secretName": tls_secret}
     if host:
         rule["host"] = host
         tls["hosts"] = [host]
     return {"ingressClassName": ingress_class, "tls": [tls], "rules": [rule]}
+
+
+def unlogged(annotations: dict[str, str]) -> dict[str, str]:
+    """The same Ingress annotations with the controller's access log off for the Ingress's paths (its default log
+    line holds the request's query string)."""
+    return {**annotations, f"{INGRESS_NGINX}/enable-access-log": "false"}
 
 
 # The controller refuses an `auth-tls-match-cn` that does not begin with the characters `CN=` (v1.14,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from local_stack.project import PulumiProject
+from tests.conftest import OIDC
 from tests.integration.cluster.conftest import NAMESPACES, OPERATOR, OPERATOR_ACCOUNT
 from tests.integration.cluster.control_plane import ControlPlane
 from tests.integration.cluster.kube_api import KubeAPI, KubeAPIError, collection_path, resources_path
@@ -52,7 +53,7 @@ NAMESPACED_COLLECTIONS = (
 )
 
 
-@pytest.fixture(scope="module", params=["dev-with-clients-and-ha", "ocp-with-clients"])
+@pytest.fixture(scope="module", params=["dev-with-clients-and-ha", "ocp-with-clients", "dev-with-sign-on"])
 def deployed(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -65,6 +66,11 @@ def deployed(
         tmp_path_factory.mktemp(request.param), stack, engine_bin, kubeconfig=control_plane.kubeconfig
     )
     project.set_config(restClients=CLIENTS, domain=project.config().get("domain") or "flink.example.com")
+    if "sign-on" in request.param:
+        # oauth2-proxy beside each UI proxy: its pod is admitted as restricted and its objects accepted too.
+        secret, *_ = (OIDC[key] for key in OIDC["secret_keys"])
+        project.run("config", "set", "--secret", "oidcClientSecret", secret)
+        project.set_config(**{k: v for k, v in OIDC.items() if k not in ("secret_keys", "oidcClientSecret")})
     if "ha" in request.param:
         deployments = project.config()["deployments"]
         deployments[0]["flinkConfiguration"] = {**deployments[0].get("flinkConfiguration", {}), **HIGH_AVAILABILITY}

@@ -196,7 +196,8 @@ def _tcp(ports: list[int]) -> str:
 
 def _range(cidr: str) -> str:
     network = ipaddress.ip_network(cidr)
-    return f"{network[0]}-{network[-1]}"
+    # nca names a one-address block by its address.
+    return str(network[0]) if network.num_addresses == 1 else f"{network[0]}-{network[-1]}"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

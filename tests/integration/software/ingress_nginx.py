@@ -23,7 +23,7 @@ the plain-HTTP listener and its redirect, metrics, and the controller's other mo
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ SSL_CIPHERS = (
     "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256"
 )
 GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 _ON_OFF = re.compile(r"^(on|off)$")
 _VERIFY_CLIENT = re.compile(r"^(on|off|optional|optional_no_ca)$")
 _PROTOCOLS = re.compile(r"^(TLSv1\.2|TLSv1\.3| )*$")
@@ -196,6 +197,32 @@ def _client_certificate_headers(auth: CertificateAuth) -> list[str]:
     ]
 
 
+def _location_match(path: Mapping) -> str:
+    """template.go buildLocation: `= "<path>"` for pathType Exact, `"<path>"` otherwise."""
+    quoted = go_quote(path["path"])
+    return f"= {quoted}" if path.get("pathType") == "Exact" else quoted
+
+
+def _location(annotations: Mapping[str, str], ssl: ProxySSL | None, auth: CertificateAuth | None) -> list[str]:
+    location = [
+        f"proxy_pass {'https' if ssl is not None else 'http'}://upstream_balancer;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Host $host;",
+        'proxy_set_header Connection "";',
+    ]
+    if ssl is not None:
+        location += _proxy_ssl_lines(ssl, server_level=False)
+    # config.go ProxyBodySize: 1m unless the annotation sets it.
+    location.append(f"client_max_body_size {_annotation(annotations, 'proxy-body-size') or '1m'};")
+    if auth is not None:
+        location += _client_certificate_headers(auth)
+    # annotations/log/main.go: enable-access-log (GetBoolAnnotation, true unless it parses false); the template's
+    # location writes `access_log off` for false.
+    if _annotation(annotations, "enable-access-log") in GO_FALSE:
+        location.append("access_log off;")
+    return location
+
+
 def _tls_listener(ingress: Mapping, secrets: Mapping[str, dict], directory: Path) -> list[str]:
     (tls,) = ingress["spec"]["tls"]
     data = secrets[tls["secretName"]]["data"]
@@ -206,11 +233,18 @@ def _tls_listener(ingress: Mapping, secrets: Mapping[str, dict], directory: Path
 
 
 def controller_nginx_conf(
-    ingress: Mapping, secrets: Mapping[str, dict], directory: Path, *, listen_port: int, upstream_port: int
+    ingress: Mapping,
+    secrets: Mapping[str, dict],
+    directory: Path,
+    *,
+    listen_port: int,
+    upstream_port: int,
+    also: Sequence[Mapping] = (),
 ) -> str:
     """nginx.conf for the Ingress's one host, as the controller would configure it, listening on 127.0.0.1
     and proxying to 127.0.0.1:`upstream_port`; Secret files are written to `directory`. Raises
-    IngressRefused where the controller would refuse the Ingress."""
+    IngressRefused where the controller would refuse the Ingress. `also`: more Ingresses of the same host (same
+    backend), each of whose paths becomes a location of its own with that Ingress's location annotations."""
     annotations = ingress["metadata"].get("annotations") or {}
     namespace = ingress["metadata"]["namespace"]
     backend_https = (_annotation(annotations, "backend-protocol") or "HTTP").upper() == "HTTPS"
@@ -229,20 +263,15 @@ def controller_nginx_conf(
             f"ssl_verify_client {auth.verify_client};",
             f"ssl_verify_depth {auth.depth};",
         ]
-    location = [
-        f"proxy_pass {'https' if backend_https else 'http'}://upstream_balancer;",
-        "proxy_http_version 1.1;",
-        "proxy_set_header Host $host;",
-        'proxy_set_header Connection "";',
-    ]
     if ssl is not None:
         server += _proxy_ssl_lines(ssl, server_level=True)
-        location += _proxy_ssl_lines(ssl, server_level=False)
-    # config.go ProxyBodySize: 1m unless the annotation sets it.
-    location.append(f"client_max_body_size {_annotation(annotations, 'proxy-body-size') or '1m'};")
-    if auth is not None:
-        location += _client_certificate_headers(auth)
-    server += ["location / {", *(f"    {line}" for line in location), "}"]
+    server += ["location / {", *(f"    {line}" for line in _location(annotations, ssl, auth)), "}"]
+    for other in also:
+        other_annotations = other["metadata"].get("annotations") or {}
+        for rule in other["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                body = _location(other_annotations, ssl, auth)
+                server += [f"location {_location_match(path)} {{", *(f"    {line}" for line in body), "}"]
     return "\n".join(
         [
             "worker_processes 1;",

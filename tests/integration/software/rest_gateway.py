@@ -2,7 +2,7 @@
 configures itself from the rendered REST Ingress, in front of the rendered REST API proxy (real nginx), in front
 of a Flink REST port."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +47,15 @@ def running_controller(
     upstream_port: int,
     *,
     listen_port: int | None = None,
+    also: Sequence[Mapping[str, Any]] = (),
 ) -> Iterator[LocalNginx]:
-    """nginx as the controller runs `ingress`, proxying to 127.0.0.1:`upstream_port`; listening on `listen_port`
-    (a free port if not given: give one when the public port must be known before, as for a login's callback URL).
-    Its access log is `access.log` in its working dir."""
+    """nginx as the controller runs `ingress` (and `also`, further Ingresses of its host), proxying to
+    127.0.0.1:`upstream_port`; listening on `listen_port` (a free port if not given: give one when the public port
+    must be known before, as for a login's callback URL). Its access log is `access.log` in its working dir."""
     nginx = require_tool("nginx", NGINX_WHY)
     with scratch_dir() as root:
         port = listen_port or free_port()
-        conf = controller_nginx_conf(ingress, secrets, root, listen_port=port, upstream_port=upstream_port)
+        conf = controller_nginx_conf(ingress, secrets, root, listen_port=port, upstream_port=upstream_port, also=also)
         with LocalNginx(nginx, conf, root, port) as running:
             yield running
 

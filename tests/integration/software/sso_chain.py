@@ -121,8 +121,9 @@ def oidc_overrides(issuer: str, ca_file: Path, client: OAuthClient) -> dict[str,
     }
 
 
-def ui_ingress(rendered: RunResult) -> dict[str, Any]:
-    service = names.ui_service(DEPLOYMENT)
+def ui_ingress(rendered: RunResult, suffix: str = "") -> dict[str, Any]:
+    """The UI's Ingress; with `suffix` "-sso-callback", the one for the sign-on callback alone."""
+    service = names.ui_service(DEPLOYMENT) + suffix
     (ingress,) = [r for r in rendered.by_type(INGRESS) if r.outputs["metadata"]["name"] == service]
     return dict(ingress.outputs)
 
@@ -172,7 +173,13 @@ def running_sso_chain(users: Sequence[IdpUser], workdir: Path) -> Iterator[SsoCh
         )
         proxy = running.enter_context(LocalNginx(nginx, proxy_conf, proxy_root, proxy_port))
         controller = running.enter_context(
-            running_controller(ingress, secrets_by_name(rendered), proxy_port, listen_port=public_port)
+            running_controller(
+                ingress,
+                secrets_by_name(rendered),
+                proxy_port,
+                listen_port=public_port,
+                also=[ui_ingress(rendered, "-sso-callback")],
+            )
         )
         yield SsoChain(
             url=f"https://{UI_HOST}:{public_port}/",

@@ -3,8 +3,8 @@ rendered for it, the `adhoc` session cluster running the writer job, the rendere
 nginx as ingress-nginx configures itself from the rendered UI Ingress in front (sso_chain.py). Headless Chromium
 signs in at Dex as a viewer, an operator and an admin and uses the UI as a person does; the role matrix is then
 shown by requests carrying each user's session cookie; sign-out ends the browser's session; and no token, cookie
-value or secret reaches any log (the controller's access log does hold the callbacks' codes and states: xfail,
-below). Each Chromium test saves a screenshot to build/screenshots/<test name>.png."""
+value or secret, and no authorization code or state, reaches any log. Each Chromium test saves a screenshot to
+build/screenshots/<test name>.png."""
 
 import json
 import re
@@ -394,16 +394,11 @@ def test_no_token_cookie_value_or_secret_reaches_any_log(chain, seen):
             assert not re.search(r"[?&](code|state)=", text), f"the {name} holds a callback's query"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ingress-nginx logs every request line, query included (v1.14.5's default log-format-upstream has "
-    '"$request"), and the UI Ingress does not turn its access log off for /oauth2/callback (a second Ingress for '
-    'that path with nginx.ingress.kubernetes.io/enable-access-log: "false" would)',
-)
 def test_the_controllers_access_log_holds_no_authorization_code_or_state(chain, seen):
     """A code is single-use, short-lived, and redeemed only with the PKCE verifier (in oauth2-proxy's CSRF cookie)
-    and the client secret; still, none may reach a log. Fails today: see the reason."""
+    and the client secret; still, none may reach a log. The controller logs every request line, query included
+    (v1.14.5's default log-format-upstream has "$request"): the callback has an Ingress of its own with
+    `enable-access-log: "false"`."""
     text = chain.logs()["controller access log"]
     if "GET /overview" not in text or not seen["code"]:
         pytest.fail("not the log of the requests above, or no sign-in seen: nothing to search")

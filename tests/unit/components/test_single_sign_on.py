@@ -112,3 +112,16 @@ def test_oauth2_proxy_reaches_only_the_provider_and_only_its_ui_proxy_reaches_it
         ],
         "ports": [{"protocol": "TCP", "port": 4443}],
     } in proxy["egress"]
+
+
+def test_the_callback_has_an_ingress_of_its_own_without_the_controllers_access_log(signed_on):
+    """Its URL carries the authorization code and state; the controller's default log line keeps the query."""
+    ui, callback = one(signed_on, "etl-ui-proxy-ingress"), one(signed_on, "etl-ui-proxy-callback-ingress")
+    (path,) = callback.inputs["spec"]["rules"][0]["http"]["paths"]
+    assert path["path"] == "/oauth2/callback" and path["pathType"] == "Exact"
+    assert path["backend"] == ui.inputs["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    access_log = "nginx.ingress.kubernetes.io/enable-access-log"
+    assert callback.inputs["metadata"]["annotations"] == {**ui.inputs["metadata"]["annotations"], access_log: "false"}
+    assert access_log not in ui.inputs["metadata"]["annotations"], "the UI's own requests stay logged"
+    basic = StackRunner("dev").up(domain="flink.example.com")
+    assert not [r for r in basic.resources if r.name.endswith("-callback-ingress")], "control: basic auth"
