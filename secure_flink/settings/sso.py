@@ -64,11 +64,11 @@ def read_ui_auth(reader: Reader, raw: Mapping[str, Any], domain: str | None) -> 
             f"{set_hint('oidcEgress[0].cidr', '203.0.113.10/32')} and {set_hint('oidcEgress[0].ports[0]', '443')}",
         )
     image = read_image(reader, "oauth2ProxyImage", raw["oauth2ProxyImage"], IMAGE)
-    if len(reader.problems) > before or None in (secret, group_roles, domains, scopes, egress, image):
+    # Checked even when other keys have problems, so that one run reports them all.
+    if group_roles is None or domains is None or scopes is None:
         return auth, None
-    assert group_roles is not None and domains is not None and scopes is not None and egress is not None
     login = _login(reader, raw, group_roles, domains, scopes)
-    if login is None or secret is None or image is None:
+    if len(reader.problems) > before or login is None or secret is None or egress is None or image is None:
         return auth, None
     return auth, OidcSettings(
         login=login, client_secret=secret, group_roles=group_roles, provider_ca=ca, egress=egress, image=image

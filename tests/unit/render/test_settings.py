@@ -395,3 +395,9 @@ def test_an_oidc_issuer_that_is_not_https_is_refused_by_its_key():
         read_oidc(oidc_values(oidcIssuerUrl="http://login.example.com"))
     (problem,) = raised.value.problems
     assert problem.key == "oidcIssuerUrl" and problem.fix.startswith("pulumi config set oidcIssuerUrl https://")
+
+
+def test_oidc_reports_a_bad_issuer_together_with_the_other_keys_problems():
+    with pytest.raises(ConfigError) as raised:
+        read_oidc(oidc_values(oidcIssuerUrl="login.example.com", oidcEgress=[]))
+    assert {problem.key for problem in raised.value.problems} == {"oidcIssuerUrl", "oidcEgress"}
