@@ -263,6 +263,9 @@ def nginx_conf(config: ProxyConfig) -> str:
         f"worker_processes {workers};",
         f"pid {config.temp_dir}/nginx.pid;",
         "error_log stderr warn;",
+        "# Each request runs the route rules, some 80 regular expressions tried in turn; compiled, they take up to a",
+        "# quarter fewer instructions per request. With a PCRE library that has no JIT, nginx warns and interprets.",
+        "pcre_jit on;",
         *_block("events", ["worker_connections 1024;"]),
         *_block("http", _http(config)),
     ]
@@ -450,11 +453,14 @@ def _role_checks(config: ProxyConfig) -> list[str]:
     """After the client checks, in the location that proxies to Flink."""
     if config.sso is not None:
         return _sso_checks()
-    gate = [f"auth_request {ROLE_GATE};"] if config.htpasswd_file is not None else []
+    gate = [
+        "# No role (no user yet, or one no role names): to the gate, which asks for credentials, then refuses.",
+        *_block(f'if ({CALLER_ROLE} = "")', [f"rewrite ^ {ROLE_GATE} last;"]),
+    ]
     return [
         *_block(f"if ({ROLE_REFUSED})", ["return 403;"]),
         *_block(f"if ({CROSS_SITE_CHANGE})", ["return 403;"]),
-        *gate,
+        *(gate if config.htpasswd_file is not None else []),
     ]
 
 
@@ -514,16 +520,16 @@ def _sso_proxy(sso: SsoGate) -> list[str]:
 
 
 def _role_gate(config: ProxyConfig) -> list[str]:
-    """The rewrite-phase check passes a request without a role so that basic auth can ask for credentials; this
-    subrequest, which runs after basic auth admitted the user (auth_request follows auth_basic in the access
-    phase), refuses a user the htpasswd file knows but no role names. With single sign-on, oauth2-proxy's."""
+    """The rewrite-phase check passes a request without a role so that basic auth can ask for credentials, and
+    sends it here instead of to Flink: basic auth (access phase) answers 401 unless the password checks out, and
+    try_files (after it) 403, so a user the htpasswd file knows but no role names is refused. A user with a role
+    never comes here (an auth_request subrequest on every request cost nginx 4% more instructions per request). With
+    single sign-on, oauth2-proxy's."""
     if config.sso is not None:
         return _sso_locations(config, config.sso)
     if config.htpasswd_file is None:
         return []
-    return _block(
-        f"location = {ROLE_GATE}", ["internal;", *_block(f'if ({CALLER_ROLE} = "")', ["return 403;"]), "return 204;"]
-    )
+    return _block(f"location = {ROLE_GATE}", ["internal;", "try_files /.none =403;"])
 
 
 def _ui_locations(config: ProxyConfig) -> list[str]:

@@ -120,6 +120,16 @@ def test_keeps_upstream_connections_alive():
 
 
 @pytest.mark.parametrize("prefix", ["/", "/etl/"])
+def test_a_user_with_a_role_costs_no_subrequest_and_the_route_rules_are_compiled(prefix):
+    """Only a request without a role goes to the gate, where basic auth still answers before the 403."""
+    conf = nginx_conf(valid_config(path_prefix=prefix))
+    assert "pcre_jit on;" in conf.split("http {")[0]
+    assert "auth_request" not in conf
+    assert block(conf, 'if ($caller_role = "")') == ["rewrite ^ /_secure_flink_role_gate last;"]
+    assert block(conf, "location = /_secure_flink_role_gate") == ["internal;", "try_files /.none =403;"]
+
+
+@pytest.mark.parametrize("prefix", ["/", "/etl/"])
 def test_every_proxied_block_clears_connection_and_authorization_itself(prefix):
     blocks = proxied_blocks(nginx_conf(valid_config(path_prefix=prefix)))
     assert len(blocks) == 1
