@@ -25,7 +25,9 @@ from tests.integration.software.writer_job import writer_job_jar
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
 HOST = names.rest_api_host(DEPLOYMENT, "flink.apps.ocp.example.com")
-CLIENTS = [{"name": "ci-bot"}, {"name": "alice"}]
+# The seed's CI uploads and runs the job it then reads: an admin's routes.
+CI_BOT = {"name": "ci-bot", "role": "admin"}
+CLIENTS = [CI_BOT, {"name": "alice", "role": "viewer"}]
 JDK_WHY = "the seed flow compiles a small streaming job"
 
 
@@ -33,7 +35,7 @@ JDK_WHY = "the seed flow compiles a small streaming job"
 def renders():
     runner = StackRunner("ocp")
     first = runner.up(restClients=CLIENTS)
-    return first, runner.up(restClients=[{"name": "ci-bot"}])
+    return first, runner.up(restClients=[CI_BOT])
 
 
 @pytest.fixture(scope="module")
