@@ -1,6 +1,6 @@
-"""The Kubernetes REST entry point on 127.0.0.1, from one render: real nginx configured as ingress-nginx (v1.14.5)
-configures itself from the rendered REST Ingress, in front of the rendered REST API proxy (real nginx), in front
-of a Flink REST port."""
+"""A Kubernetes entry point on 127.0.0.1, from one render: real nginx configured as ingress-nginx (v1.14.5)
+configures itself from a rendered Ingress, in front of the rendered proxy it leads to (the REST API's or a UI's,
+real nginx), in front of a Flink REST port."""
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,8 +31,12 @@ class RestGateway:
 
 
 def rest_ingress(result: RunResult, deployment: str) -> dict[str, Any]:
-    service = names.rest_api_service(deployment)
-    (ingress,) = [r for r in result.by_type(INGRESS) if r.outputs["metadata"]["name"] == service]
+    return ingress_named(result, names.rest_api_service(deployment))
+
+
+def ingress_named(result: RunResult, name: str) -> dict[str, Any]:
+    """The rendered Ingress whose Kubernetes name is `name`."""
+    (ingress,) = [r for r in result.by_type(INGRESS) if r.outputs["metadata"]["name"] == name]
     return dict(ingress.outputs)
 
 
@@ -63,13 +67,23 @@ def running_controller(
 @contextmanager
 def running_rest_gateway(result: RunResult, deployment: str, flink_rest_port: int) -> Iterator[RestGateway]:
     """The controller and `deployment`'s REST API proxy, in front of Flink's REST port; stopped at exit."""
+    with running_gateway(result, f"{deployment}-api", rest_ingress(result, deployment), flink_rest_port) as gateway:
+        yield gateway
+
+
+@contextmanager
+def running_gateway(
+    result: RunResult, component: str, ingress: Mapping[str, Any], flink_rest_port: int
+) -> Iterator[RestGateway]:
+    """The controller running `ingress`, in front of `component`'s proxy (a SecureFlinkUI's or a RestMTLSIngress's),
+    in front of Flink's REST port; stopped at exit."""
     nginx = require_tool("nginx", NGINX_WHY)
     with scratch_dir() as root:
         port = free_port()
-        conf = local_proxy_conf(result, f"{deployment}-api", root, listen_port=port, upstream_port=flink_rest_port)
+        conf = local_proxy_conf(result, component, root, listen_port=port, upstream_port=flink_rest_port)
         with (
             LocalNginx(nginx, conf, root, port) as proxy,
-            running_controller(rest_ingress(result, deployment), secrets_by_name(result), proxy.port) as controller,
+            running_controller(ingress, secrets_by_name(result), proxy.port) as controller,
         ):
             yield RestGateway(controller, proxy)
             assert "emerg" not in proxy.error_log()

@@ -23,10 +23,8 @@ from tests.integration.software.flink_ui_steps import (
     shown,
     submit_in_the_ui,
 )
-from tests.integration.software.ingress_nginx import controller_nginx_conf
 from tests.integration.software.local_flink import flink_home, require_flink
-from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.software.proxy_from_render import local_proxy_conf
+from tests.integration.software.rest_gateway import ingress_named, running_gateway
 from tests.integration.software.session_cluster import SessionCluster, running_session_cluster
 from tests.integration.software.writer_job import writer_job_jar
 
@@ -59,36 +57,17 @@ def tools() -> BrowserTools:
 @pytest.fixture(scope="module")
 def ui(tools, tmp_path_factory) -> Iterator[WebUI]:
     require_flink("the Web UI is Flink's own, served by a real session cluster")
-    nginx = require_tool("nginx", "the roles are enforced by the real UI proxy, behind nginx as ingress-nginx runs it")
     rendered = StackRunner("dev").up(uiUsers=USERS, domain=DOMAIN)
-    (ingress,) = [
-        r.outputs
-        for r in rendered.by_type("kubernetes:networking.k8s.io/v1:Ingress")
-        if r.outputs["metadata"]["name"] == names.ui_service(DEPLOYMENT)
-    ]
-    secrets = {r.outputs["metadata"]["name"]: r.outputs for r in rendered.by_type("kubernetes:core/v1:Secret")}
     workdir = tmp_path_factory.mktemp("ui-roles")
     ca_file = workdir / "ca.crt"
     ca_file.write_text(rendered.outputs["caCertificate"])
+    ingress = ingress_named(rendered, names.ui_service(DEPLOYMENT))
     with (
         running_session_cluster(rendered, DEPLOYMENT, workdir) as flink,
-        scratch_dir() as proxy_root,
-        scratch_dir() as controller_root,
+        running_gateway(rendered, f"{DEPLOYMENT}-ui", ingress, flink.cluster.rest_port) as gateway,
     ):
-        proxy_port, controller_port = free_port(), free_port()
-        proxy_conf = local_proxy_conf(
-            rendered, f"{DEPLOYMENT}-ui", proxy_root, listen_port=proxy_port, upstream_port=flink.cluster.rest_port
-        )
-        controller_conf = controller_nginx_conf(
-            ingress, secrets, controller_root, listen_port=controller_port, upstream_port=proxy_port
-        )
-        with (
-            LocalNginx(nginx, proxy_conf, proxy_root, proxy_port) as proxy,
-            LocalNginx(nginx, controller_conf, controller_root, controller_port),
-        ):
-            passwords = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]
-            yield WebUI(f"https://{HOST}:{controller_port}/", ca_file, passwords, flink)
-            assert "emerg" not in proxy.error_log()
+        passwords = rendered.outputs["uiGeneratedPasswords"][DEPLOYMENT]
+        yield WebUI(f"https://{HOST}:{gateway.controller.port}/", ca_file, passwords, flink)
 
 
 @pytest.fixture(scope="module")
