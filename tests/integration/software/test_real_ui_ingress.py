@@ -15,7 +15,7 @@ from tests.integration.software.https_client import basic_authorization, exchang
 from tests.integration.software.ingress_nginx import controller_nginx_conf
 from tests.integration.software.local_flink import require_flink, running_jobmanager
 from tests.integration.software.local_nginx import LocalNginx, free_port, scratch_dir
-from tests.integration.software.proxy_from_render import local_proxy_conf
+from tests.integration.software.rest_gateway import running_gateway
 
 pytestmark = pytest.mark.real
 DEPLOYMENT = "adhoc"
@@ -39,25 +39,14 @@ def ui_ingress(result) -> dict:
 @pytest.fixture(scope="module")
 def chain(rendered, tmp_path_factory):
     require_flink("the UI Ingress is proven in front of a real Flink JobManager")
-    nginx = require_tool("nginx", NGINX_WHY)
     workdir = tmp_path_factory.mktemp("ui-ingress")
-    secrets = {r.outputs["metadata"]["name"]: r.outputs for r in rendered.by_type(SECRET)}
     ca_file = workdir / "ca.crt"
     ca_file.write_text(rendered.outputs["caCertificate"])
-    with running_jobmanager(rendered, DEPLOYMENT, workdir) as (cluster, _):
-        with scratch_dir() as proxy_root, scratch_dir() as controller_root:
-            proxy_port, controller_port = free_port(), free_port()
-            proxy_conf = local_proxy_conf(
-                rendered, f"{DEPLOYMENT}-ui", proxy_root, listen_port=proxy_port, upstream_port=cluster.rest_port
-            )
-            controller_conf = controller_nginx_conf(
-                ui_ingress(rendered), secrets, controller_root, listen_port=controller_port, upstream_port=proxy_port
-            )
-            with (
-                LocalNginx(nginx, proxy_conf, proxy_root, proxy_port) as proxy,
-                LocalNginx(nginx, controller_conf, controller_root, controller_port) as controller,
-            ):
-                yield controller, proxy, ca_file
+    with (
+        running_jobmanager(rendered, DEPLOYMENT, workdir) as (cluster, _),
+        running_gateway(rendered, f"{DEPLOYMENT}-ui", ui_ingress(rendered), cluster.rest_port) as gateway,
+    ):
+        yield gateway.controller, gateway.proxy, ca_file
 
 
 def request(
