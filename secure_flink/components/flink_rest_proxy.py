@@ -19,6 +19,7 @@ from secure_flink.components.pki import identity_secret
 from secure_flink.domain import exposure, names, tls_material
 from secure_flink.domain.network_policy import proxy_policy
 from secure_flink.domain.nginx import ProxyConfig, SsoGate, nginx_conf
+from secure_flink.domain.oauth2_proxy import session_cookie_name
 from secure_flink.domain.platform_profile import PlatformProfile
 from secure_flink.domain.problems import ArgumentChecks
 from secure_flink.domain.proxy_workload import (
@@ -186,6 +187,7 @@ class FlinkRestProxy(pulumi.ComponentResource):
                     htpasswd_secret=n[2],
                     upstream_identity_secret=n[3],
                     assign_uid=args.profile.assign_uid,
+                    session_cache=isinstance(args.auth, SsoAuth),
                 )
             )
         )
@@ -479,6 +481,8 @@ def _sso_gate(auth: BasicAuth | ClientCertificateAuth | SsoAuth, path_prefix: st
         trusted_ca=f"{names.PROXY_CONFIG_MOUNT}/{SSO_CA_FILE}",
         proxy_prefix=f"{path_prefix}oauth2",
         group_roles=auth.group_roles,
+        session_cookie=session_cookie_name(path_prefix),
+        session_cache=names.PROXY_SESSION_CACHE_DIR,
     )
 
 

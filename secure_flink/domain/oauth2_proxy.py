@@ -150,12 +150,17 @@ class OAuth2ProxySite:
 
     @property
     def cookie_name(self) -> str:
-        """`__Host-flink-sso` at the root: browsers keep a `__Host-` cookie only if it is Secure, for Path=/ and
-        without a Domain, so a sibling host (another app under the same OpenShift apps domain) cannot plant or
-        shadow it. Under a prefix that is impossible (Path is the prefix): `__Secure-flink-sso-<name>`, a name
-        per prefix, because a browser sends the root UI's cookie along to the prefixed one's paths too."""
-        name = self.path_prefix.strip("/")
-        return f"__Host-{COOKIE_NAME}" if not name else f"__Secure-{COOKIE_NAME}-{name}"
+        return session_cookie_name(self.path_prefix)
+
+
+def session_cookie_name(path_prefix: str) -> str:
+    """The session cookie's name for the UI at `path_prefix` ("/" or "/<name>/"). `__Host-flink-sso` at the root:
+    browsers keep a `__Host-` cookie only if it is Secure, for Path=/ and without a Domain, so a sibling host
+    (another app under the same OpenShift apps domain) cannot plant or shadow it. Under a prefix that is impossible
+    (Path is the prefix): `__Secure-flink-sso-<name>`, a name per prefix, because a browser sends the root UI's
+    cookie along to the prefixed one's paths too."""
+    name = path_prefix.strip("/")
+    return f"__Host-{COOKIE_NAME}" if not name else f"__Secure-{COOKIE_NAME}-{name}"
 
 
 def oauth2_proxy_args(login: OidcLogin, site: OAuth2ProxySite) -> tuple[str, ...]:

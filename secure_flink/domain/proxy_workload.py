@@ -50,6 +50,9 @@ class ProxyWorkload:
     assign_uid: bool
     """True on Kubernetes (a fixed high UID); False on OpenShift, whose restricted SCC assigns one."""
     replicas: int = 1
+    session_cache: bool = False
+    """Single sign-on: a memory-backed volume at PROXY_SESSION_CACHE_DIR for oauth2-proxy's recent answers, which
+    name session signatures: kept off the node's disk."""
 
 
 def is_digest_pinned(image: str) -> bool:
@@ -133,6 +136,7 @@ def _container(workload: ProxyWorkload) -> dict[str, object]:
                 else []
             ),
             {"name": "tmp", "mountPath": names.PROXY_TEMP_DIR},
+            *([{"name": "sessions", "mountPath": names.PROXY_SESSION_CACHE_DIR}] if workload.session_cache else []),
         ],
     }
 
@@ -184,6 +188,12 @@ def proxy_deployment_spec(workload: ProxyWorkload) -> dict[str, object]:
                         else []
                     ),
                     {"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}},
+                    # nginx keeps it under 8 MiB (max_size), some 2 000 sessions and routes of the last minute.
+                    *(
+                        [{"name": "sessions", "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"}}]
+                        if workload.session_cache
+                        else []
+                    ),
                 ],
             },
         },

@@ -9,6 +9,7 @@ build/screenshots/<test name>.png."""
 import json
 import re
 import shutil
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -367,6 +368,74 @@ def test_sign_out_ends_the_browsers_session(chain, seen):
     record(seen, [hop.url for hop in hops], [c for hop in hops for c in hop.set_cookies])
     assert any(hop.method == "POST" for hop in hops), "Dex asked for the password again"
     assert status(chain, copied, "GET", "/overview") == 200
+
+
+def asked(chain: SsoChain, user: IdpUser, at_least: int = 0) -> int:
+    """How many times the UI proxy has asked oauth2-proxy about `user`'s session (its request log, one line each).
+    oauth2-proxy writes the line after it answered, so nginx may have answered the client first: reads until the
+    count is at least `at_least` and has not changed for 0.3 s (within 3 s)."""
+    deadline, last, since = time.monotonic() + 3, -1, time.monotonic()
+    while True:
+        lines = chain.oauth2_proxy.log().splitlines()
+        count = sum(1 for line in lines if "/oauth2/auth?" in line and user.email in line)
+        now = time.monotonic()
+        if count != last:
+            last, since = count, now
+        if (count >= at_least and now - since >= 0.3) or now > deadline:
+            return count
+        time.sleep(0.05)
+
+
+def sign_in_fresh(chain: SsoChain, user: IdpUser, seen: dict[str, set[str]]) -> str:
+    """A new session for `user` (so nothing of it is cached yet): its cookie's value."""
+    browser, _ = log_in(chain, user, seen)
+    cookie = browser.cookie(chain.cookie_name)
+    assert cookie is not None and cookie.value
+    return cookie.value
+
+
+def test_oauth2_proxys_yes_is_reused_for_seconds_per_session_and_route_groups(chain, seen):
+    """nginx keeps oauth2-proxy's 202 for SESSION_CACHE_VALID (5 s), keyed on the session's signature and the
+    groups the route needs: a burst of reads asks once, a route that needs other groups asks again, and after the
+    5 s the next request asks again."""
+    otto = sign_in_fresh(chain, OTTO, seen)
+    assert status(chain, otto, "GET", "/overview") == 200, "a viewer's route: the answer for its groups is kept"
+    before, started = asked(chain, OTTO), time.monotonic()
+    for _ in range(20):
+        assert status(chain, otto, "GET", "/jars") == 200, "an operator's route: other groups, asked"
+    elapsed = time.monotonic() - started
+    assert elapsed < 4, f"the burst took {elapsed:.1f} s: too slow to stay within one cache period"
+    assert asked(chain, OTTO, before + 2) - before == 1
+    time.sleep(5.5)
+    assert status(chain, otto, "GET", "/jars") == 200
+    assert asked(chain, OTTO, before + 2) - before == 2
+
+
+def test_a_refusal_and_a_missing_session_are_asked_every_time(chain, sessions, seen):
+    vera = sign_in_fresh(chain, VERA, seen)
+    before = asked(chain, VERA)
+    for _ in range(3):
+        assert status(chain, vera, "GET", "/jars") == 403
+    assert asked(chain, VERA, before + 3) - before == 3, "no 403 is kept"
+    value, timestamp, signature = sessions["otto"].rsplit("|", 2)
+    forged = f"{value}|{timestamp}|{signature[:-3]}{'A' if signature[-3] != 'A' else 'B'}{signature[-2:]}"
+    assert status(chain, sessions["otto"], "GET", "/overview") == 200
+    assert status(chain, forged, "GET", "/overview") == 302, "a signature oauth2-proxy never approved: asked, 401"
+
+
+def test_the_cache_is_keyed_on_the_signature_so_its_files_hold_no_cookie(chain, sessions):
+    """What the files hold is the signature, usable only within 5 s of oauth2-proxy's last yes for it, and only
+    on this proxy. Pinned, so that no document claims otherwise: a request whose cookie carries an approved
+    signature is answered from the cache whatever the value before it (nothing reads that value but oauth2-proxy,
+    and the answer names the signature's own user)."""
+    ada = sessions["ada"]
+    assert status(chain, ada, "GET", "/overview") == 200
+    directory = Path(re.search(r"proxy_cache_path (\S+) ", chain.proxy.config_text)[1])
+    files = [path.read_bytes() for path in directory.rglob("*") if path.is_file()]
+    value, _, signature = ada.rsplit("|", 2)
+    assert files and any(signature.encode() in text for text in files), "the cache holds ada's answer"
+    assert not [text for text in files if value[:40].encode() in text]
+    assert status(chain, f"{value[:-4]}AAAA|0|{signature}", "GET", "/overview") == 200
 
 
 def leaks(text: str, secrets: dict[str, str]) -> list[str]:

@@ -125,3 +125,30 @@ def test_the_callback_has_an_ingress_of_its_own_without_the_controllers_access_l
     assert access_log not in ui.inputs["metadata"]["annotations"], "the UI's own requests stay logged"
     basic = StackRunner("dev").up(domain="flink.example.com")
     assert not [r for r in basic.resources if r.name.endswith("-callback-ingress")], "control: basic auth"
+
+
+def gate(text: str) -> str:
+    return text.split("location = /_secure_flink_sso_gate {", 1)[1].split("}", 1)[0]
+
+
+def test_the_ui_proxy_keeps_oauth2_proxys_yes_for_a_session_signature_and_the_routes_groups(signed_on):
+    text = conf(signed_on)
+    assert "proxy_cache_path /tmp/sso-sessions levels=1 keys_zone=sso_sessions:1m max_size=8m" in text
+    assert "map $http_cookie $sso_session_signature {" in text and "__Host\\-flink\\-sso(?:_[0-9]+)?=" in text
+    lines = gate(text)
+    assert 'proxy_cache_key "$sso_allowed_groups $sso_session_signature";' in lines
+    assert "proxy_cache_valid 202 5s;" in lines and "proxy_cache_valid 401" not in lines
+    assert "proxy_no_cache $sso_session_unsigned;" in lines and "proxy_cache_bypass $sso_session_unsigned;" in lines
+    assert "proxy_ignore_headers" not in text, "a response that renews the session (Set-Cookie) is never kept"
+    basic = StackRunner("dev").up(domain="flink.example.com")
+    assert "proxy_cache" not in conf(basic), "control: basic auth keeps nothing"
+
+
+def test_the_session_cache_is_a_memory_volume_of_the_signed_on_ui_proxy_only(signed_on):
+    spec = one(signed_on, "etl-ui-proxy-deployment").inputs["spec"]["template"]["spec"]
+    assert {"name": "sessions", "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"}} in spec["volumes"]
+    (container,) = spec["containers"]
+    assert {"name": "sessions", "mountPath": "/tmp/sso-sessions"} in container["volumeMounts"]
+    basic = StackRunner("dev").up(domain="flink.example.com")
+    volumes = one(basic, "etl-ui-proxy-deployment").inputs["spec"]["template"]["spec"]["volumes"]
+    assert [v["name"] for v in volumes if v["name"] == "sessions"] == [], "control: basic auth"

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from secure_flink.domain.nginx import CIPHERS, ProxyConfig, nginx_conf
+from secure_flink.domain.nginx import CIPHERS, ProxyConfig, SsoGate, nginx_conf
+from secure_flink.domain.roles import Role
 from tests.unit.render.proxy_roles import every_caller_an_admin
 
 UPSTREAM_NAME = "etl-rest.flink.svc"
@@ -260,6 +261,36 @@ def test_rejects_an_invalid_field_naming_it_and_its_value(field, value):
 )
 def test_accepts_valid_edge_values(field, value):
     assert getattr(valid_config(**{field: value}), field) == value
+
+
+def sso_gate(**overrides) -> SsoGate:
+    values = dict(
+        host="etl-sso.flink.svc",
+        port=4443,
+        trusted_ca="/etc/proxy/config/sso-ca.crt",
+        proxy_prefix="/oauth2",
+        group_roles=(("flink-viewers", Role.VIEWER),),
+        session_cookie="__Host-flink-sso",
+        session_cache="/tmp/sso-sessions",
+    )
+    return SsoGate(**{**values, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("session_cookie", 'flink"sso'),
+        ("session_cookie", "flink sso"),
+        ("session_cookie", ""),
+        ("session_cache", "tmp/sso-sessions"),
+        ("session_cache", "/tmp/sso sessions"),
+    ],
+)
+def test_a_sign_on_gate_refuses_a_cookie_name_or_cache_directory_nginx_would_misread(field, value):
+    with pytest.raises(ValueError, match=re.escape(f"SsoGate.{field} ")) as caught:
+        sso_gate(**{field: value})
+    assert repr(value) in str(caught.value)
+    assert getattr(sso_gate(), field) != value, "control: the default is valid"
 
 
 def test_rejects_a_health_path_that_collides_with_the_prefix_redirect():
