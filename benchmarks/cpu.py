@@ -14,6 +14,24 @@ def session_cpu_seconds(session: int) -> float:
     start_new_session=True, so the session id is the pid of the process started, and its workers and threads
     count too."""
     ticks = 0
+    for _, fields in _session_processes(session):
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / TICKS_PER_SECOND
+
+
+def pin_session(session: int, cpus: frozenset[int]) -> None:
+    """Every thread of every live process in session `session` onto `cpus`; threads started later inherit it."""
+    for pid, _ in _session_processes(session):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+            except ProcessLookupError:  # ended since the listing
+                continue
+
+
+def _session_processes(session: int) -> list[tuple[int, list[str]]]:
+    """Each live process in session `session`: its pid, and the fields of its /proc stat after the command name."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             # After the command name in parentheses (which may hold spaces): state, ppid, pgrp, session, ...
@@ -21,8 +39,8 @@ def session_cpu_seconds(session: int) -> float:
         except OSError:  # ended since the listing
             continue
         if int(fields[3]) == session:
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / TICKS_PER_SECOND
+            found.append((int(stat.parent.name), fields))
+    return found
 
 
 def children_cpu_seconds() -> float:

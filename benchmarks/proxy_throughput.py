@@ -3,9 +3,11 @@ auth with each htpasswd scheme, and single sign-on with a session cookie.
 
 Everything runs on 127.0.0.1 from the rendered dev stack (the same layout the integration tests use): one Flink
 JobManager, then one nginx per htpasswd scheme, and Dex, oauth2-proxy and nginx for single sign-on
-(benchmarks/signed_in.py), each measured with wrk for a bounded time. Prints a table (requests/s, p50 and p99
-latency, throughput relative to direct, p50 added by the proxy, and the CPU each process spent per request) and
-writes it to build/benchmark/proxy.json.
+(benchmarks/signed_in.py), each measured with wrk for a bounded time. The ways in that have a goal (basic auth
+`ssha`, single sign-on) run twice: with Flink on a core of its own and the proxy's servers and wrk on another (as
+pods, each with its CPU), then with every process on every core. Prints a table (requests/s, p50 and p99 latency,
+throughput relative to direct in the same layout, p50 added by the proxy, and the CPU each process spent per
+request) and writes it to build/benchmark/proxy.json.
 
     python -m benchmarks.proxy_throughput [--seconds 10] [--connections 4]
 """
@@ -19,11 +21,12 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from benchmarks.cpu import children_cpu_seconds, session_cpu_seconds
-from benchmarks.signed_in import signed_in_proxy
+from benchmarks.cpu import children_cpu_seconds, pin_session, session_cpu_seconds
+from benchmarks.signed_in import RunningProxy, signed_in_proxy
 from secure_flink.domain.htpasswd import HashScheme
 from tests.conftest import PROJECT_DIR, StackRunner, require_tool
 from tests.integration.software.local_flink import LocalFlinkCluster, rest_ca_file
@@ -34,6 +37,9 @@ DEPLOYMENT = "adhoc"
 OUT = PROJECT_DIR / "build" / "benchmark"
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 WARM_UP_RUNS = 4
+ROUNDS = 3
+"""Flink's own throughput drifts by ±15% from one run to the next, and more when another tenant of the machine
+takes CPU: each way in is measured right after a direct run, in three rounds, and the table shows the median."""
 """Flink's JIT speeds its REST handler up five-fold over the first 40 s or so of load: four runs, not reported."""
 PROCESSES = ("Flink", "nginx", "oauth2-proxy", "wrk")
 """Whose CPU per request the table shows, in this order."""
@@ -52,21 +58,50 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Row:
-    """A run of the table, against the baseline (the faster direct run)."""
+class Layout:
+    """Which cores the servers run on. `pods`: Flink on one core, the proxy's servers on another, as in a cluster
+    where each is a pod with a CPU of its own; wrk shares the proxy's core, so the proxy is never flattered by an
+    idle core. `shared`: every process on every core, the way a laptop runs them."""
 
+    name: str
+    flink: frozenset[int]
+    proxies: frozenset[int]
+    """Also wrk's."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A line of the table: a way in, in one layout, at its median round."""
+
+    layout: str
     path: str
     run: Run
+    """The median round's run."""
     relative_throughput: float
+    """Median over the rounds of (its requests/s over the direct run's just before it)."""
     added_p50_ms: float
+    """Median over the rounds of its p50 less the direct run's."""
+    rounds: int
 
     def as_json(self) -> dict[str, object]:
         return {
+            "layout": self.layout,
             "path": self.path,
             **dataclasses.asdict(self.run),
             "relative_throughput": self.relative_throughput,
             "added_p50_ms": self.added_p50_ms,
+            "rounds": self.rounds,
         }
+
+
+def layouts() -> list[Layout]:
+    """`pods` first (the goal's measure) if there are two cores to give, then `shared`."""
+    cpus = sorted(os.sched_getaffinity(0))
+    shared = Layout("shared", frozenset(cpus), frozenset(cpus))
+    if len(cpus) < 2:
+        print("one core only: no `pods` layout", file=sys.stderr)
+        return [shared]
+    return [Layout("pods", frozenset(cpus[:1]), frozenset(cpus[1:2])), shared]
 
 
 def wrk(url: str, seconds: int, connections: int, headers: Sequence[str] = ()) -> Run:
@@ -95,12 +130,24 @@ def _milliseconds(match: re.Match[str]) -> float:
     return float(match[1]) * UNITS[match[2]]
 
 
-def measured(url: str, seconds: int, connections: int, sessions: Mapping[str, int], headers: Sequence[str] = ()) -> Run:
-    """One wrk run, with the CPU that each of `sessions` (name -> session id of a server's processes) and wrk itself
-    spent per request during it."""
+def measured(
+    url: str,
+    seconds: int,
+    connections: int,
+    sessions: Mapping[str, int],
+    headers: Sequence[str] = (),
+    client_cpus: frozenset[int] | None = None,
+) -> Run:
+    """One wrk run (on `client_cpus`, if given), with the CPU that each of `sessions` (name -> session id of a
+    server's processes) and wrk itself spent per request during it."""
     before = {name: session_cpu_seconds(session) for name, session in sessions.items()}
     wrk_before = children_cpu_seconds()
-    result = wrk(url, seconds, connections, headers)
+    own = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, client_cpus or own)  # wrk inherits this process's cores
+    try:
+        result = wrk(url, seconds, connections, headers)
+    finally:
+        os.sched_setaffinity(0, own)
     spent = {name: session_cpu_seconds(session) - before[name] for name, session in sessions.items()}
     spent["wrk"] = children_cpu_seconds() - wrk_before
     cpu = {name: round(cpu_seconds * 1e6 / max(result.requests, 1)) for name, cpu_seconds in spent.items()}
@@ -108,7 +155,8 @@ def measured(url: str, seconds: int, connections: int, sessions: Mapping[str, in
 
 
 def run(seconds: int, connections: int) -> list[Row]:
-    """The direct runs and every way in through the proxy, as table rows relative to the faster direct run."""
+    """In each layout, ROUNDS rounds of each way in that the issue sets a goal for, each right after a direct run;
+    then the slow htpasswd schemes (shared cores). Table rows, relative to direct in their layout."""
     require_tool("wrk", "the benchmark drives load with wrk")
     nginx = require_tool("nginx", "the benchmark measures the real proxy")
     runner = StackRunner("dev")
@@ -119,6 +167,7 @@ def run(seconds: int, connections: int) -> list[Row]:
         item["restAuthentication"] = "tls"
     runner.values.update(platform="openshift", uiRouteTermination="reencrypt")
     first = runner.up()
+    rows: list[Row] = []
     with scratch_dir() as flink_dir:
         cluster = LocalFlinkCluster.from_render(first, DEPLOYMENT, flink_dir)
         flink = {"Flink": cluster.start("jobmanager", "jm").process.pid}
@@ -128,45 +177,75 @@ def run(seconds: int, connections: int) -> list[Row]:
             direct_url = f"https://127.0.0.1:{cluster.rest_port}/overview"
             for _ in range(WARM_UP_RUNS):
                 wrk(direct_url, seconds, connections)
-            # The ways in that the issue sets a goal for run between two direct runs; the slow schemes after them.
-            direct = [measured(direct_url, seconds, connections, flink)]
-            proxied = [basic_auth(runner, HashScheme.SSHA, nginx, cluster.rest_port, flink, seconds, connections)]
-            with signed_in_proxy(runner, DEPLOYMENT, nginx, cluster.rest_port) as signed_in:
-                time.sleep(0.5)
-                sessions = {**flink, **signed_in.sessions}
-                sso = measured(signed_in.url, seconds, connections, sessions, signed_in.headers)
-                proxied.append(("proxy, single sign-on (session cookie)", sso))
-            direct.append(measured(direct_url, seconds, connections, flink))
-            proxied += [
-                basic_auth(runner, scheme, nginx, cluster.rest_port, flink, seconds, connections)
-                for scheme in HashScheme
-                if scheme is not HashScheme.SSHA
-            ]
+            with ExitStack() as running:
+                ways = {
+                    "proxy, basic auth `ssha`": running.enter_context(
+                        basic_auth_proxy(runner, HashScheme.SSHA, nginx, cluster.rest_port)
+                    ),
+                    "proxy, single sign-on (session cookie)": running.enter_context(
+                        signed_in_proxy(runner, DEPLOYMENT, nginx, cluster.rest_port)
+                    ),
+                }
+                for layout in layouts():
+                    pin_session(flink["Flink"], layout.flink)
+                    for way in ways.values():
+                        for session in way.sessions.values():
+                            pin_session(session, layout.proxies)
+                    time.sleep(0.5)
+                    pairs: dict[str, list[tuple[Run, Run]]] = {path: [] for path in ways}
+                    for _ in range(ROUNDS):
+                        for path, way in ways.items():
+                            direct = measured(direct_url, seconds, connections, flink, client_cpus=layout.proxies)
+                            sessions = {**flink, **way.sessions}
+                            proxied = measured(way.url, seconds, connections, sessions, way.headers, layout.proxies)
+                            pairs[path].append((direct, proxied))
+                    rows += _layout_rows(layout.name, pairs)
+            slow = []
+            for scheme in HashScheme:
+                if scheme is not HashScheme.SSHA:
+                    with basic_auth_proxy(runner, scheme, nginx, cluster.rest_port) as way:
+                        time.sleep(0.5)
+                        proxied = measured(way.url, seconds, connections, {**flink, **way.sessions}, way.headers)
+                        direct = measured(direct_url, seconds, connections, flink)
+                        slow.append(_row("shared", f"proxy, basic auth `{scheme.value}`", [(direct, proxied)]))
         finally:
             cluster.stop()
-    # The faster direct run is the baseline: the proxy is never flattered by a cold JVM.
-    baseline, other = sorted(direct, key=lambda r: r.requests_per_second, reverse=True)
-    runs = [("direct Flink REST (TLS), baseline", baseline), ("direct Flink REST (TLS), other run", other), *proxied]
+    return [*rows, *slow]
+
+
+def _layout_rows(layout: str, pairs: dict[str, list[tuple[Run, Run]]]) -> list[Row]:
+    """The median direct run of the layout, then each way in at its median round."""
+    directs = sorted((direct for rounds in pairs.values() for direct, _ in rounds), key=lambda r: r.requests_per_second)
+    median = directs[len(directs) // 2]
     return [
-        Row(
-            path,
-            r,
-            relative_throughput=round(r.requests_per_second / baseline.requests_per_second, 3),
-            added_p50_ms=round(r.p50_ms - baseline.p50_ms, 3),
-        )
-        for path, r in runs
+        Row(layout, "direct Flink REST (TLS)", median, relative_throughput=1.0, added_p50_ms=0.0, rounds=len(directs)),
+        *(_row(layout, path, rounds) for path, rounds in pairs.items()),
     ]
 
 
-def basic_auth(
-    runner: StackRunner,
-    scheme: HashScheme,
-    nginx: str,
-    rest_port: int,
-    flink: Mapping[str, int],
-    seconds: int,
-    connections: int,
-) -> tuple[str, Run]:
+def _row(layout: str, path: str, rounds: list[tuple[Run, Run]]) -> Row:
+    """`path` in the round whose throughput relative to the direct run just before it is the median; that ratio,
+    and the median of the p50 each round added."""
+    ratios = sorted(
+        ((proxied.requests_per_second / direct.requests_per_second, proxied) for direct, proxied in rounds),
+        key=lambda pair: pair[0],
+    )
+    added = sorted(proxied.p50_ms - direct.p50_ms for direct, proxied in rounds)
+    ratio, run = ratios[len(ratios) // 2]
+    return Row(
+        layout,
+        path,
+        run,
+        relative_throughput=round(ratio, 3),
+        added_p50_ms=round(added[len(added) // 2], 3),
+        rounds=len(rounds),
+    )
+
+
+@contextmanager
+def basic_auth_proxy(runner: StackRunner, scheme: HashScheme, nginx: str, rest_port: int) -> Iterator[RunningProxy]:
+    """The UI proxy with basic auth, its htpasswd in `scheme`, running in front of Flink's REST API on `rest_port`,
+    and the admin's credentials."""
     result = runner.up(uiHashScheme=scheme.value)  # same Flink material; only the htpasswd changes
     password = result.outputs["uiGeneratedPasswords"][DEPLOYMENT]["admin"]
     header = "Authorization: Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
@@ -176,22 +255,24 @@ def basic_auth(
         with LocalNginx(nginx, conf, root, port) as proxy:
             assert proxy.process is not None
             time.sleep(0.5)
-            url = f"https://127.0.0.1:{port}/{DEPLOYMENT}/overview"
-            sessions = {**flink, "nginx": proxy.process.pid}
-            return f"proxy, basic auth `{scheme.value}`", measured(url, seconds, connections, sessions, [header])
+            yield RunningProxy(
+                url=f"https://127.0.0.1:{port}/{DEPLOYMENT}/overview",
+                headers=(header,),
+                sessions={"nginx": proxy.process.pid},
+            )
 
 
 def table(rows: list[Row]) -> str:
     cpu_columns = " | ".join(f"{name} µs/req" for name in PROCESSES)
     lines = [
-        f"| path | req/s | p50 ms | p99 ms | vs direct | added p50 ms | {cpu_columns} | non-2xx |",
-        "|---|---|---|---|---|---|" + "---|" * len(PROCESSES) + "---|",
+        f"| cores | path | req/s | p50 ms | p99 ms | vs direct | added p50 ms | {cpu_columns} | non-2xx |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(PROCESSES) + "---|",
     ]
     for row in rows:
         r, cpu = row.run, row.run.cpu_us_per_request
         spent = " | ".join(str(cpu[name]) if name in cpu else "–" for name in PROCESSES)
         lines.append(
-            f"| {row.path} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+            f"| {row.layout} | {row.path} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
             f"{row.relative_throughput:.2f} | {row.added_p50_ms:.2f} | {spent} | {r.non_2xx} |"
         )
     return "\n".join(lines)

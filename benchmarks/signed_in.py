@@ -34,9 +34,9 @@ USER = IdpUser("vera@example.com", "vera-Tq8mZ2wK5pX9", ("flink-viewers",))
 
 
 @dataclass(frozen=True)
-class SignedIn:
-    """The UI proxy in sign-on mode, running: where wrk calls it, what it sends, and the sessions (process groups)
-    of nginx and oauth2-proxy, whose CPU the benchmark counts."""
+class RunningProxy:
+    """A way in, running: where wrk calls it, what it sends, and the sessions (process groups) of its servers
+    (nginx; and oauth2-proxy for single sign-on), whose CPU the benchmark counts and whose cores it chooses."""
 
     url: str
     headers: tuple[str, ...]
@@ -44,7 +44,7 @@ class SignedIn:
 
 
 @contextmanager
-def signed_in_proxy(runner: StackRunner, deployment: str, nginx: str, rest_port: int) -> Iterator[SignedIn]:
+def signed_in_proxy(runner: StackRunner, deployment: str, nginx: str, rest_port: int) -> Iterator[RunningProxy]:
     """Dex, then `deployment`'s oauth2-proxy and UI proxy (forwarding to Flink's REST API on `rest_port`) from
     `runner`'s stack rendered for single sign-on at that Dex, and USER signed in; everything stopped at exit."""
     binaries = idp_binaries()
@@ -84,8 +84,8 @@ def signed_in_proxy(runner: StackRunner, deployment: str, nginx: str, rest_port:
         if cookie is None or cookie.value is None:
             raise RuntimeError(f"no session cookie after signing in: {[(hop.method, hop.status) for hop in hops]}")
         assert proxy.process is not None and sso.process is not None
-        yield SignedIn(
+        yield RunningProxy(
             url=f"https://{LOOPBACK}:{port}/overview",
             headers=(f"Host: {host}", f"Cookie: {cookie_name}={cookie.value}"),
-            sessions={"nginx": proxy.process.pid, "oauth2-proxy": sso.process.pid},
+            sessions={"nginx": proxy.process.pid, "oauth2-proxy": sso.process.pid, "Dex": dex.process.pid},
         )
