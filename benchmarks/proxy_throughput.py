@@ -37,10 +37,10 @@ DEPLOYMENT = "adhoc"
 OUT = PROJECT_DIR / "build" / "benchmark"
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 WARM_UP_RUNS = 4
+"""Flink's JIT speeds its REST handler up five-fold over the first 40 s or so of load: four runs, not reported."""
 ROUNDS = 3
 """Flink's own throughput drifts by ±15% from one run to the next, and more when another tenant of the machine
 takes CPU: each way in is measured right after a direct run, in three rounds, and the table shows the median."""
-"""Flink's JIT speeds its REST handler up five-fold over the first 40 s or so of load: four runs, not reported."""
 PROCESSES = ("Flink", "nginx", "oauth2-proxy", "wrk")
 """Whose CPU per request the table shows, in this order."""
 
@@ -204,9 +204,8 @@ def run(seconds: int, connections: int) -> list[Row]:
             for scheme in HashScheme:
                 if scheme is not HashScheme.SSHA:
                     with basic_auth_proxy(runner, scheme, nginx, cluster.rest_port) as way:
-                        time.sleep(0.5)
-                        proxied = measured(way.url, seconds, connections, {**flink, **way.sessions}, way.headers)
                         direct = measured(direct_url, seconds, connections, flink)
+                        proxied = measured(way.url, seconds, connections, {**flink, **way.sessions}, way.headers)
                         slow.append(_row("shared", f"proxy, basic auth `{scheme.value}`", [(direct, proxied)]))
         finally:
             cluster.stop()

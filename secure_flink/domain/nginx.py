@@ -89,7 +89,7 @@ class SsoGate:
     """Single sign-on through oauth2-proxy (secure_flink/domain/oauth2_proxy.py): its HTTPS endpoint, which the proxy
     verifies, and which IdP groups hold which role. Every request to Flink is an auth_request to it, with the groups
     whose role may call the request's route as `allowed_groups`: 401 (no session) sends the browser to sign in, 403
-    (none of the groups) is the answer."""
+    (none of the groups) is the answer, and a 202 is kept for SESSION_CACHE_VALID per session and groups."""
 
     host: str
     """DNS name of oauth2-proxy's Service, also the name its certificate must carry."""
