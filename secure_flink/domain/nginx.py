@@ -101,7 +101,7 @@ class SsoGate:
     group_roles: tuple[tuple[str, Role], ...]
     """Each IdP group that holds a role, and the role; at least one."""
     session_cookie: str
-    """oauth2-proxy's cookie name (`--cookie-name`); a large session is split into `<name>_0`, `<name>_1`, ..."""
+    """oauth2-proxy's cookie name (`--cookie-name`)."""
     session_cache: str
     """Directory for oauth2-proxy's recent answers (SESSION_CACHE_VALID), one small file each; memory-backed."""
 
@@ -408,18 +408,25 @@ def _sso_groups(sso: SsoGate) -> list[str]:
 def _sso_http(sso: SsoGate | None) -> list[str]:
     if sso is None:
         return []
-    # oauth2-proxy signs `value|timestamp` with HMAC-SHA256 under the cookie secret and appends `|signature`, at
-    # the end of the last chunk of a split cookie. Keyed on the signature, a cached yes answers only a request that
-    # carries a signature oauth2-proxy itself approved within SESSION_CACHE_VALID, which only a holder of that
-    # session's cookie has. The files hold the signature, not the cookie, which would work for hours.
+    # oauth2-proxy signs `value|timestamp` with HMAC-SHA256 under the cookie secret and appends `|signature`. Keyed
+    # on the signature, a cached yes answers only a request that carries the signature of a cookie oauth2-proxy
+    # itself approved within SESSION_CACHE_VALID, which only a holder of that session's cookie has. The files hold
+    # the signature, not the cookie, which would work for hours. Only a request with exactly one session cookie is
+    # keyed: oauth2-proxy reads the first of several, and joins a session split into `<name>_0`, `<name>_1`, ...
+    # (larger than a cookie may be), which are asked about every time instead.
     cookie = re.escape(sso.session_cookie)
-    signature = f"~(?:^|;)\\s*{cookie}(?:_[0-9]+)?=[^;|]*\\|[0-9]+\\|(?<sso_signature>[A-Za-z0-9_=-]+)\\s*(?:;|$)"
+    more_than_one = f"~(?:^|;)\\s*{cookie}(?:_[0-9]+)?=.*;\\s*{cookie}(?:_[0-9]+)?="
+    signature = f"~(?:^|;)\\s*{cookie}=[^;|]*\\|[0-9]+\\|(?<sso_signature>[A-Za-z0-9_=-]+)\\s*(?:;|$)"
     return [
         *_block(f"upstream {SSO_UPSTREAM}", [f"server {sso.host}:{sso.port};", "keepalive 8;"]),
         f"proxy_cache_path {sso.session_cache} levels=1 keys_zone={SESSION_CACHE_ZONE}:1m max_size=8m inactive=1m "
         "use_temp_path=off;",
-        *_block(f"map $http_cookie {SESSION_SIGNATURE}", ['default "";', f'"{signature}" $sso_signature;']),
-        "# No signature found (no cookie, or a format this proxy does not know): asked every time, never cached.",
+        "# The first regular expression that matches decides.",
+        *_block(
+            f"map $http_cookie {SESSION_SIGNATURE}",
+            ['default "";', f'"{more_than_one}" "";', f'"{signature}" $sso_signature;'],
+        ),
+        "# No signature (no session cookie, several, or a format this proxy does not know): asked every time.",
         *_block(f"map {SESSION_SIGNATURE} {UNSIGNED_SESSION}", ['"" 1;', "default 0;"]),
     ]
 

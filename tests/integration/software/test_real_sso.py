@@ -411,7 +411,7 @@ def test_oauth2_proxys_yes_is_reused_for_seconds_per_session_and_route_groups(ch
     assert asked(chain, OTTO, before + 2) - before == 2
 
 
-def test_a_refusal_and_a_missing_session_are_asked_every_time(chain, sessions, seen):
+def test_a_refusal_a_forged_signature_and_two_session_cookies_are_asked_every_time(chain, sessions, seen):
     vera = sign_in_fresh(chain, VERA, seen)
     before = asked(chain, VERA)
     for _ in range(3):
@@ -421,6 +421,11 @@ def test_a_refusal_and_a_missing_session_are_asked_every_time(chain, sessions, s
     forged = f"{value}|{timestamp}|{signature[:-3]}{'A' if signature[-3] != 'A' else 'B'}{signature[-2:]}"
     assert status(chain, sessions["otto"], "GET", "/overview") == 200
     assert status(chain, forged, "GET", "/overview") == 302, "a signature oauth2-proxy never approved: asked, 401"
+    twice = {"Cookie": f"{chain.cookie_name}={vera}; {chain.cookie_name}={vera}"}
+    before = asked(chain, VERA)
+    for _ in range(3):
+        assert status(chain, None, "GET", "/overview", headers=twice) == 200
+    assert asked(chain, VERA, before + 3) - before == 3, "two session cookies: which one counts is oauth2-proxy's say"
 
 
 def test_the_cache_is_keyed_on_the_signature_so_its_files_hold_no_cookie(chain, sessions):
