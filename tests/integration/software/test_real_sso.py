@@ -2,8 +2,9 @@
 rendered for it, the `adhoc` session cluster running the writer job, the rendered oauth2-proxy and UI proxy, and
 nginx as ingress-nginx configures itself from the rendered UI Ingress in front (sso_chain.py). Headless Chromium
 signs in at Dex as a viewer, an operator and an admin and uses the UI as a person does; the role matrix is then
-shown by requests carrying each user's session cookie; sign-out ends the browser's session; and no token, cookie
-value or secret, and no authorization code or state, reaches any log. Each Chromium test saves a screenshot to
+shown by requests carrying each user's session cookie; sign-out ends the browser's session; the UI proxy's 5 s
+cache of oauth2-proxy's answers is counted in oauth2-proxy's own log; and no token, cookie value or secret, and no
+authorization code or state, reaches any log. Each Chromium test saves a screenshot to
 build/screenshots/<test name>.png."""
 
 import json
