@@ -20,7 +20,7 @@ from typing import Any
 
 from offline.engine import RunResult
 from secure_flink.domain import names
-from secure_flink.domain.sso_workload import COOKIE_SECRET_FILE, SECRETS_MOUNT, service_host
+from secure_flink.domain.sso_workload import service_host
 from tests.conftest import OIDC, StackRunner, require_tool
 from tests.integration.software.https_client import exchange, request_bytes
 from tests.integration.software.local_flink import require_flink
@@ -135,43 +135,28 @@ def running_sso_chain(users: Sequence[IdpUser], workdir: Path) -> Iterator[SsoCh
     binaries = idp_binaries()
     require_flink("the Web UI signed in to is Flink's own, served by a real session cluster")
     nginx = require_tool("nginx", "single sign-on is enforced by the real UI proxy, behind nginx as ingress-nginx")
-    public_port, proxy_port, sso_port = free_port(), free_port(), free_port()
+    public_port, proxy_port = free_port(), free_port()
     dex_tls = loopback_tls(workdir)
     callback = f"https://{UI_HOST}:{public_port}/oauth2/callback"
     client = OAuthClient(CLIENT_ID, secrets.token_urlsafe(24), (callback,))
     dex = LocalDex(binaries / "dex", workdir, dex_tls, users, client)
     rendered = StackRunner("dev").up(**oidc_overrides(dex.issuer, dex_tls.ca_file, client))
     ingress = ui_ingress(rendered)
-    stack_ca = workdir / "stack-ca.crt"
-    stack_ca.write_text(rendered.outputs["caCertificate"])
-    sso_root = workdir / "oauth2-proxy-pod"
-    sso_args = local_sso_arguments(
-        rendered, f"{DEPLOYMENT}-ui", sso_root, listen_port=sso_port, public_port=public_port
-    )
-    cookie_secret = (sso_root / SECRETS_MOUNT.lstrip("/") / COOKIE_SECRET_FILE).read_text()
     with ExitStack() as running:
         running.enter_context(dex)
         flink = running.enter_context(running_session_cluster(rendered, DEPLOYMENT, workdir))
-        sso = running.enter_context(
-            RenderedOAuth2Proxy(
-                binaries / "oauth2-proxy",
+        proxies = running.enter_context(
+            running_sign_on_proxies(
+                rendered,
+                DEPLOYMENT,
+                ingress["metadata"]["namespace"],
                 workdir,
-                sso_args,
-                port=sso_port,
-                server_name=service_host(DEPLOYMENT, ingress["metadata"]["namespace"]),
-                ca_file=stack_ca,
+                nginx=nginx,
+                proxy_port=proxy_port,
+                public_port=public_port,
+                upstream_port=flink.cluster.rest_port,
             )
         )
-        proxy_root = running.enter_context(scratch_dir())
-        proxy_conf = local_proxy_conf(
-            rendered,
-            f"{DEPLOYMENT}-ui",
-            proxy_root,
-            listen_port=proxy_port,
-            upstream_port=flink.cluster.rest_port,
-            sso_port=sso_port,
-        )
-        proxy = running.enter_context(LocalNginx(nginx, proxy_conf, proxy_root, proxy_port))
         controller = running.enter_context(
             running_controller(
                 ingress,
@@ -185,21 +170,78 @@ def running_sso_chain(users: Sequence[IdpUser], workdir: Path) -> Iterator[SsoCh
             url=f"https://{UI_HOST}:{public_port}/",
             host=UI_HOST,
             port=public_port,
-            stack_ca=stack_ca,
+            stack_ca=proxies.stack_ca,
             dex_ca=dex_tls.ca_file,
-            cookie_name=_argument(sso_args, "--cookie-name"),
+            cookie_name=proxies.cookie_name,
             flink=flink,
             dex=dex,
-            oauth2_proxy=sso,
-            proxy=proxy,
+            oauth2_proxy=proxies.oauth2_proxy,
+            proxy=proxies.proxy,
             controller=controller,
             secrets={
                 "client secret": client.secret,
-                "cookie secret": cookie_secret,
+                "cookie secret": Path(_argument(proxies.arguments, "--cookie-secret-file")).read_text(),
                 **{f"password of {user.email}": user.password for user in users},
             },
         )
-        assert "emerg" not in proxy.error_log()
+        assert "emerg" not in proxies.proxy.error_log()
+
+
+@dataclass(frozen=True)
+class SignOnProxies:
+    """A signed-on stack's oauth2-proxy and UI proxy, running on 127.0.0.1."""
+
+    oauth2_proxy: RenderedOAuth2Proxy
+    proxy: LocalNginx
+    arguments: list[str]
+    """oauth2-proxy's rendered arguments, the pod's files laid out under the work directory."""
+    stack_ca: Path
+    """The stack's CA: it signed both proxies' certificates."""
+
+    @property
+    def cookie_name(self) -> str:
+        return _argument(self.arguments, "--cookie-name")
+
+
+@contextmanager
+def running_sign_on_proxies(
+    rendered: RunResult,
+    deployment: str,
+    namespace: str,
+    workdir: Path,
+    *,
+    nginx: str,
+    proxy_port: int,
+    public_port: int,
+    upstream_port: int,
+) -> Iterator[SignOnProxies]:
+    """`deployment`'s oauth2-proxy and UI proxy from `rendered` (the stack signed on at a local Dex): the UI proxy on
+    `proxy_port`, forwarding to Flink's REST API on `upstream_port`, and browsers sent back to `public_port` after
+    signing in; files and logs under `workdir`, both stopped at exit."""
+    sso_port = free_port()
+    stack_ca = workdir / "stack-ca.crt"
+    stack_ca.write_text(rendered.outputs["caCertificate"])
+    component = names.ui_service(deployment)
+    arguments = local_sso_arguments(
+        rendered, component, workdir / "oauth2-proxy-pod", listen_port=sso_port, public_port=public_port
+    )
+    with ExitStack() as running:
+        sso = running.enter_context(
+            RenderedOAuth2Proxy(
+                idp_binaries() / "oauth2-proxy",
+                workdir,
+                arguments,
+                port=sso_port,
+                server_name=service_host(deployment, namespace),
+                ca_file=stack_ca,
+            )
+        )
+        proxy_root = running.enter_context(scratch_dir())
+        conf = local_proxy_conf(
+            rendered, component, proxy_root, listen_port=proxy_port, upstream_port=upstream_port, sso_port=sso_port
+        )
+        proxy = running.enter_context(LocalNginx(nginx, conf, proxy_root, proxy_port))
+        yield SignOnProxies(oauth2_proxy=sso, proxy=proxy, arguments=arguments, stack_ca=stack_ca)
 
 
 def _argument(args: Sequence[str], flag: str) -> str:
